@@ -1,0 +1,32 @@
+/**
+ * Twist: Python Twisted's event-driven networking model, native to Deno 2.
+ *
+ * A reactor, `Protocol`/`Factory` classes over `Deno.listen`/`Deno.connect`,
+ * Deferreds, timed calls and the classic framing protocols.
+ *
+ * @example An echo server
+ * ```ts ignore
+ * import { Factory, Protocol, reactor } from "@twist/twist";
+ *
+ * class Echo extends Protocol {
+ *   override dataReceived(data: Uint8Array): void {
+ *     this.transport.write(data);
+ *   }
+ * }
+ *
+ * reactor.listenTCP(8000, Factory.forProtocol(Echo));
+ * reactor.run();
+ * ```
+ *
+ * @module
+ */
+export * from "./src/internet/interfaces.ts";
+export * from "./src/internet/error.ts";
+export * from "./src/internet/address.ts";
+export * from "./src/internet/failure.ts";
+export * from "./src/internet/defer.ts";
+export * from "./src/internet/base.ts";
+export * from "./src/internet/reactor.ts";
+export * from "./src/internet/protocol.ts";
+export * from "./src/internet/task.ts";
+export * from "./src/logger.ts";

@@ -1,0 +1,358 @@
+/**
+ * The errors of Twist's core, named and arranged as in `twisted.internet.error`,
+ * so `reason.check(ConnectionDone)` and `failure.trap(ConnectionRefusedError)`
+ * read as they do in Twisted.
+ *
+ * @example Telling a clean close from a lost connection
+ * ```ts
+ * import { ConnectionDone, ConnectionLost, Failure } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * const reason = new Failure(new ConnectionDone());
+ * assert(reason.check(ConnectionDone));
+ * assert(!reason.check(ConnectionLost));
+ * ```
+ *
+ * @module
+ */
+
+/**
+ * A connection attempt failed. The base of every `clientConnectionFailed`
+ * reason.
+ *
+ * @example
+ * ```ts
+ * import { ConnectError, ConnectionRefusedError } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * assert(new ConnectionRefusedError() instanceof ConnectError);
+ * ```
+ */
+export class ConnectError extends Error {
+  override name = "ConnectError";
+  /** Creates the error; `message` says what happened. */
+  constructor(message = "An error occurred while connecting", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * The local address could not be bound while connecting.
+ *
+ * @example
+ * ```ts
+ * import { ConnectBindError } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new ConnectBindError().name, "ConnectBindError");
+ * ```
+ */
+export class ConnectBindError extends ConnectError {
+  override name = "ConnectBindError";
+  /** Creates the error. */
+  constructor(message = "Could not bind the local address", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * The host name could not be resolved. (In Twisted this is an `IOError`; here it
+ * is a `ConnectError`, since it reaches `clientConnectionFailed`.)
+ *
+ * @example
+ * ```ts
+ * import { DNSLookupError } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new DNSLookupError('"nowhere.invalid"').name, "DNSLookupError");
+ * ```
+ */
+export class DNSLookupError extends ConnectError {
+  override name = "DNSLookupError";
+  /** Creates the error. */
+  constructor(message = "DNS lookup failed", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * No route to the host.
+ *
+ * @example
+ * ```ts
+ * import { NoRouteError } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new NoRouteError().name, "NoRouteError");
+ * ```
+ */
+export class NoRouteError extends ConnectError {
+  override name = "NoRouteError";
+  /** Creates the error. */
+  constructor(message = "No route to host", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * The other side refused the connection.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionRefusedError } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new ConnectionRefusedError().name, "ConnectionRefusedError");
+ * ```
+ */
+export class ConnectionRefusedError extends ConnectError {
+  override name = "ConnectionRefusedError";
+  /** Creates the error. */
+  constructor(message = "Connection was refused by other side", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * The operating system's TCP connection attempt timed out.
+ *
+ * @example
+ * ```ts
+ * import { TCPTimedOutError } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new TCPTimedOutError().name, "TCPTimedOutError");
+ * ```
+ */
+export class TCPTimedOutError extends ConnectError {
+  override name = "TCPTimedOutError";
+  /** Creates the error. */
+  constructor(message = "TCP connection timed out", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * An operation took longer than its timeout: a connect's `timeout` option, or
+ * `Deferred.addTimeout`.
+ *
+ * @example
+ * ```ts
+ * import { ConnectError, TimeoutError } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * assert(new TimeoutError() instanceof ConnectError);
+ * ```
+ */
+export class TimeoutError extends ConnectError {
+  override name = "TimeoutError";
+  /** Creates the error. */
+  constructor(message = "User timeout caused connection failure", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * The user cancelled a connection attempt (`stopConnecting`).
+ *
+ * @example
+ * ```ts
+ * import { UserError } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new UserError().name, "UserError");
+ * ```
+ */
+export class UserError extends ConnectError {
+  override name = "UserError";
+  /** Creates the error. */
+  constructor(message = "User aborted connection", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * The base of the reasons a connection ends with.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionClosed, ConnectionDone } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * assert(new ConnectionDone() instanceof ConnectionClosed);
+ * ```
+ */
+export class ConnectionClosed extends Error {
+  override name = "ConnectionClosed";
+  /** Creates the error. */
+  constructor(message = "Connection was closed", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * The connection was closed cleanly.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionDone } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new ConnectionDone().message, "Connection was closed cleanly");
+ * ```
+ */
+export class ConnectionDone extends ConnectionClosed {
+  override name = "ConnectionDone";
+  /** Creates the error. */
+  constructor(message = "Connection was closed cleanly", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * The connection was lost in a non-clean way (a reset, a broken pipe...).
+ *
+ * @example
+ * ```ts
+ * import { ConnectionLost } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new ConnectionLost().name, "ConnectionLost");
+ * ```
+ */
+export class ConnectionLost extends ConnectionClosed {
+  override name = "ConnectionLost";
+  /** Creates the error. */
+  constructor(message = "Connection to the other side was lost in a non-clean fashion", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * The connection was closed with `abortConnection`.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionAborted, ConnectionLost } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * assert(new ConnectionAborted() instanceof ConnectionLost);
+ * ```
+ */
+export class ConnectionAborted extends ConnectionLost {
+  override name = "ConnectionAborted";
+  /** Creates the error. */
+  constructor(message = "Connection was aborted locally using abortConnection", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * A port could not be listened on.
+ *
+ * @example
+ * ```ts
+ * import { CannotListenError } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const err = new CannotListenError("0.0.0.0", 8000, "address in use");
+ * assertEquals(err.message, 'Cannot listen on "0.0.0.0:8000": address in use');
+ * assertEquals(err.port, 8000);
+ * ```
+ */
+export class CannotListenError extends Error {
+  override name = "CannotListenError";
+  /** The interface that was asked for. */
+  readonly interface: string;
+  /** The port that was asked for. */
+  readonly port: number | string;
+  /** Creates the error for `iface:port`, with `detail` saying why. */
+  constructor(iface: string, port: number | string, detail: string, options?: ErrorOptions) {
+    const where = iface.includes(":") ? `[${iface}]:${port}` : `${iface}:${port}`;
+    super(`Cannot listen on "${where}": ${detail}`, options);
+    this.interface = iface;
+    this.port = port;
+  }
+}
+
+/**
+ * `reactor.stop()` was called on a reactor that is not running.
+ *
+ * @example
+ * ```ts
+ * import { Reactor, ReactorNotRunning } from "@twist/twist";
+ * import { assertThrows } from "@std/assert";
+ *
+ * assertThrows(() => new Reactor().stop(), ReactorNotRunning);
+ * ```
+ */
+export class ReactorNotRunning extends Error {
+  override name = "ReactorNotRunning";
+  /** Creates the error. */
+  constructor(message = "Can't stop reactor that isn't running", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * `reactor.run()` was called on a reactor that is already running.
+ *
+ * @example
+ * ```ts
+ * import { ReactorAlreadyRunning } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new ReactorAlreadyRunning().name, "ReactorAlreadyRunning");
+ * ```
+ */
+export class ReactorAlreadyRunning extends Error {
+  override name = "ReactorAlreadyRunning";
+  /** Creates the error. */
+  constructor(message = "Reactor already running", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * A delayed call was cancelled, reset or delayed after it had run.
+ *
+ * @example
+ * ```ts
+ * import { AlreadyCalled, Clock } from "@twist/twist";
+ * import { assertThrows } from "@std/assert";
+ *
+ * const clock = new Clock();
+ * const call = clock.callLater(1, () => {});
+ * clock.advance(1);
+ * assertThrows(() => call.cancel(), AlreadyCalled);
+ * ```
+ */
+export class AlreadyCalled extends Error {
+  override name = "AlreadyCalled";
+  /** Creates the error. */
+  constructor(message = "Tried to cancel an already-called event", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * A delayed call was cancelled, reset or delayed after it had been cancelled.
+ *
+ * @example
+ * ```ts
+ * import { AlreadyCancelled, Clock } from "@twist/twist";
+ * import { assertThrows } from "@std/assert";
+ *
+ * const clock = new Clock();
+ * const call = clock.callLater(1, () => {});
+ * call.cancel();
+ * assertThrows(() => call.cancel(), AlreadyCancelled);
+ * ```
+ */
+export class AlreadyCancelled extends Error {
+  override name = "AlreadyCancelled";
+  /** Creates the error. */
+  constructor(message = "Tried to cancel an already-cancelled event", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
