@@ -5,7 +5,14 @@
  *
  * @module
  */
-import type { IDelayedCall } from "./interfaces.ts";
+import type {
+  IDelayedCall,
+  IReactorCore,
+  IReactorTime,
+  SystemEventType,
+  TriggerID,
+  TriggerPhase,
+} from "./interfaces.ts";
 import { AlreadyCalled, AlreadyCancelled } from "./error.ts";
 import type { TimerHeap } from "./_timer_heap.ts";
 
@@ -135,5 +142,60 @@ export class DelayedCall implements IDelayedCall {
 export function checkDelay(delay: number): void {
   if (typeof delay !== "number" || !(delay >= 0) || !Number.isFinite(delay)) {
     throw new RangeError(`Invalid delay "${delay}": expected a finite number of seconds >= 0`);
+  }
+}
+
+/**
+ * STUB — the life cycle and timers every reactor shares (helper "reactor" is
+ * implementing it). The public members below are the contract.
+ */
+export class ReactorBase implements IReactorCore, IReactorTime {
+  /** Seconds that `stop()` lets connections flush their writes before aborting them. @default {5} */
+  shutdownTimeout = 5;
+
+  /** Whether the reactor is running. */
+  get running(): boolean {
+    throw new Error("not implemented");
+  }
+  /** Runs the reactor until `stop()`. */
+  run(): Promise<void> {
+    throw new Error("not implemented");
+  }
+  /** Stops the reactor. */
+  stop(): void {
+    throw new Error("not implemented");
+  }
+  /** Calls `f(...args)` once running. */
+  callWhenRunning<A extends unknown[]>(_f: (...args: A) => unknown, ..._args: A): TriggerID | undefined {
+    throw new Error("not implemented");
+  }
+  /** Adds a system event trigger. */
+  addSystemEventTrigger<A extends unknown[]>(
+    _phase: TriggerPhase,
+    _eventType: SystemEventType | string,
+    _f: (...args: A) => unknown,
+    ..._args: A
+  ): TriggerID {
+    throw new Error("not implemented");
+  }
+  /** Removes a system event trigger. */
+  removeSystemEventTrigger(_id: TriggerID): void {
+    throw new Error("not implemented");
+  }
+  /** Fires a system event. */
+  fireSystemEvent(_eventType: SystemEventType | string): void {
+    throw new Error("not implemented");
+  }
+  /** The current time in seconds (monotonic, epoch-aligned). */
+  seconds(): number {
+    throw new Error("not implemented");
+  }
+  /** Schedules `f(...args)` in `delay` seconds. */
+  callLater<A extends unknown[]>(_delay: number, _f: (...args: A) => unknown, ..._args: A): DelayedCall {
+    throw new Error("not implemented");
+  }
+  /** Every pending delayed call. */
+  getDelayedCalls(): DelayedCall[] {
+    throw new Error("not implemented");
   }
 }

@@ -1,8 +1,90 @@
 /**
- * The Deno reactor and the default `reactor` instance.
+ * The Deno reactor, and `reactor`, the default instance.
  *
- * STUB — the life cycle lives in `base.ts` (`ReactorBase`); TCP is delegated
- * to `tcp.ts`.
+ * The life cycle and timers live in `base.ts` (`ReactorBase`); this class adds
+ * the network: TCP here, and later TLS, UNIX sockets, UDP and processes.
  *
  * @module
  */
+import { ReactorBase } from "./base.ts";
+import type {
+  ConnectTCPOptions,
+  IConnector,
+  IListeningPort,
+  IProtocolFactory,
+  IReactorTCP,
+  ListenTCPOptions,
+} from "./interfaces.ts";
+import { connectTCP, listenTCP } from "./tcp.ts";
+
+/**
+ * A reactor: timers, the run/stop life cycle, and TCP. Use the shared
+ * {@linkcode reactor}, or `new Reactor()` for an isolated one (tests do).
+ *
+ * @example Listening and connecting on loopback
+ * ```ts
+ * import { ClientFactory, Factory, Protocol, Reactor, type IPv4Address } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const reactor = new Reactor();
+ * const port = reactor.listenTCP(0, Factory.forProtocol(Protocol), { interface: "127.0.0.1" });
+ * const { port: portNumber } = port.getHost() as IPv4Address;
+ * const connected = Promise.withResolvers<void>();
+ * class Client extends Protocol {
+ *   override connectionMade(): void {
+ *     this.transport.loseConnection();
+ *     connected.resolve();
+ *   }
+ * }
+ * reactor.connectTCP("127.0.0.1", portNumber, ClientFactory.forProtocol(Client));
+ * await connected.promise;
+ * await port.stopListening();
+ * assertEquals(port.getHost().type, "TCP");
+ * ```
+ */
+export class Reactor extends ReactorBase implements IReactorTCP {
+  /**
+   * Listens on TCP `port` (0 lets the OS pick), building a protocol with
+   * `factory` for each connection.
+   *
+   * Requires `--allow-net` for the interface and port (e.g.
+   * `--allow-net=0.0.0.0:8000`).
+   *
+   * @throws {CannotListenError} when the port is in use, the interface is bad
+   * or the permission is missing (the message names the flag to add)
+   */
+  listenTCP(port: number, factory: IProtocolFactory, options: ListenTCPOptions = {}): IListeningPort {
+    return listenTCP(this, port, factory, options);
+  }
+
+  /**
+   * Connects to `host:port`; `factory` (usually a `ClientFactory`) builds the
+   * protocol and hears how connecting went.
+   *
+   * Requires `--allow-net` for the host and port (e.g.
+   * `--allow-net=localhost:8000`).
+   */
+  connectTCP(
+    host: string,
+    port: number,
+    factory: IProtocolFactory,
+    options: ConnectTCPOptions = {},
+  ): IConnector {
+    return connectTCP(this, host, port, factory, options);
+  }
+}
+
+/**
+ * The default reactor. Importing Twist has no side effects: nothing is
+ * scheduled and no signal listener is installed until it is used.
+ *
+ * @example
+ * ```ts
+ * import { Reactor, reactor } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * assert(reactor instanceof Reactor);
+ * assert(!reactor.running);
+ * ```
+ */
+export const reactor: Reactor = new Reactor();
