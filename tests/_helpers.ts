@@ -5,6 +5,14 @@
  */
 
 /**
+ * The executable for child `deno` processes. Tests spawn `deno` by name, not
+ * `Deno.execPath()`: the test task grants `--allow-run=deno`, which Deno
+ * resolves through PATH, and an npm-installed `deno` is a symlink whose real
+ * path (what `execPath()` returns) that grant does not cover.
+ */
+export const DENO = "deno";
+
+/**
  * Extra flags for child `deno` processes: `.ci/run` sets `TWIST_DENO_FLAGS`
  * (for example `--import-map=.ci/import_map.json` when JSR is unreachable) and
  * children must resolve imports the same way.
