@@ -107,3 +107,8 @@ export function fail<T = never>(reason?: unknown): Deferred<T> {
   d.errback(reason);
   return d;
 }
+
+/** Logs every Deferred still holding an unhandled failure; returns how many (stub). */
+export function reportUnhandledDeferreds(): number {
+  return 0;
+}

@@ -31,7 +31,10 @@
 export class ConnectError extends Error {
   override name = "ConnectError";
   /** Creates the error; `message` says what happened. */
-  constructor(message = "An error occurred while connecting", options?: ErrorOptions) {
+  constructor(
+    message = "An error occurred while connecting",
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
@@ -50,7 +53,10 @@ export class ConnectError extends Error {
 export class ConnectBindError extends ConnectError {
   override name = "ConnectBindError";
   /** Creates the error. */
-  constructor(message = "Could not bind the local address", options?: ErrorOptions) {
+  constructor(
+    message = "Could not bind the local address",
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
@@ -108,7 +114,10 @@ export class NoRouteError extends ConnectError {
 export class ConnectionRefusedError extends ConnectError {
   override name = "ConnectionRefusedError";
   /** Creates the error. */
-  constructor(message = "Connection was refused by other side", options?: ErrorOptions) {
+  constructor(
+    message = "Connection was refused by other side",
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
@@ -147,7 +156,10 @@ export class TCPTimedOutError extends ConnectError {
 export class TimeoutError extends ConnectError {
   override name = "TimeoutError";
   /** Creates the error. */
-  constructor(message = "User timeout caused connection failure", options?: ErrorOptions) {
+  constructor(
+    message = "User timeout caused connection failure",
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
@@ -204,7 +216,10 @@ export class ConnectionClosed extends Error {
 export class ConnectionDone extends ConnectionClosed {
   override name = "ConnectionDone";
   /** Creates the error. */
-  constructor(message = "Connection was closed cleanly", options?: ErrorOptions) {
+  constructor(
+    message = "Connection was closed cleanly",
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
@@ -223,7 +238,10 @@ export class ConnectionDone extends ConnectionClosed {
 export class ConnectionLost extends ConnectionClosed {
   override name = "ConnectionLost";
   /** Creates the error. */
-  constructor(message = "Connection to the other side was lost in a non-clean fashion", options?: ErrorOptions) {
+  constructor(
+    message = "Connection to the other side was lost in a non-clean fashion",
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
@@ -242,7 +260,10 @@ export class ConnectionLost extends ConnectionClosed {
 export class ConnectionAborted extends ConnectionLost {
   override name = "ConnectionAborted";
   /** Creates the error. */
-  constructor(message = "Connection was aborted locally using abortConnection", options?: ErrorOptions) {
+  constructor(
+    message = "Connection was aborted locally using abortConnection",
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
@@ -267,8 +288,15 @@ export class CannotListenError extends Error {
   /** The port that was asked for. */
   readonly port: number | string;
   /** Creates the error for `iface:port`, with `detail` saying why. */
-  constructor(iface: string, port: number | string, detail: string, options?: ErrorOptions) {
-    const where = iface.includes(":") ? `[${iface}]:${port}` : `${iface}:${port}`;
+  constructor(
+    iface: string,
+    port: number | string,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    const where = iface.includes(":")
+      ? `[${iface}]:${port}`
+      : `${iface}:${port}`;
     super(`Cannot listen on "${where}": ${detail}`, options);
     this.interface = iface;
     this.port = port;
@@ -289,7 +317,10 @@ export class CannotListenError extends Error {
 export class ReactorNotRunning extends Error {
   override name = "ReactorNotRunning";
   /** Creates the error. */
-  constructor(message = "Can't stop reactor that isn't running", options?: ErrorOptions) {
+  constructor(
+    message = "Can't stop reactor that isn't running",
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
@@ -330,7 +361,10 @@ export class ReactorAlreadyRunning extends Error {
 export class AlreadyCalled extends Error {
   override name = "AlreadyCalled";
   /** Creates the error. */
-  constructor(message = "Tried to cancel an already-called event", options?: ErrorOptions) {
+  constructor(
+    message = "Tried to cancel an already-called event",
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
@@ -352,7 +386,32 @@ export class AlreadyCalled extends Error {
 export class AlreadyCancelled extends Error {
   override name = "AlreadyCancelled";
   /** Creates the error. */
-  constructor(message = "Tried to cancel an already-cancelled event", options?: ErrorOptions) {
+  constructor(
+    message = "Tried to cancel an already-cancelled event",
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * `reactor.run()` was called on a reactor that has already run and stopped.
+ *
+ * @example
+ * ```ts
+ * import { ReactorNotRestartable } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new ReactorNotRestartable().name, "ReactorNotRestartable");
+ * ```
+ */
+export class ReactorNotRestartable extends Error {
+  override name = "ReactorNotRestartable";
+  /** Creates the error. */
+  constructor(
+    message = "Can't restart a reactor that has stopped",
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
