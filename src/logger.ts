@@ -52,7 +52,9 @@ export interface LogCapture extends Disposable {
    * Removes and returns the logged failures matching `types` (all of them when
    * no type is given), as trial's `flushLoggedErrors`.
    */
-  flushErrors(...types: (abstract new (...args: never[]) => unknown)[]): Failure[];
+  flushErrors(
+    ...types: (abstract new (...args: never[]) => unknown)[]
+  ): Failure[];
   /** Restores the observers that were active before the capture. */
   restore(): void;
 }
@@ -79,7 +81,12 @@ export function formatEvent(event: LogEvent): string {
 
 const encoder = new TextEncoder();
 
-const levels: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+const levels: Record<LogLevel, number> = {
+  debug: 0,
+  info: 1,
+  warn: 2,
+  error: 3,
+};
 
 /**
  * Makes an observer that writes events at `level` or above to stderr with
@@ -117,7 +124,14 @@ export function stderrObserver(level: LogLevel = "info"): LogObserver {
 export const defaultObserver: LogObserver = stderrObserver("warn");
 
 function formatParts(parts: unknown[]): string {
-  return parts.map((p) => (typeof p === "string" ? p : p instanceof Error ? p.message : Deno.inspect(p)))
+  return parts.map((
+    p,
+  ) => (typeof p === "string"
+    ? p
+    : p instanceof Error
+    ? p.message
+    : Deno.inspect(p))
+  )
     .join(" ");
 }
 
@@ -166,12 +180,20 @@ export class Logger {
 
   /** Logs an informational message; the parts are joined with spaces. */
   msg(...parts: unknown[]): void {
-    this.publish({ time: Date.now(), level: "info", message: formatParts(parts) });
+    this.publish({
+      time: Date.now(),
+      level: "info",
+      message: formatParts(parts),
+    });
   }
 
   /** Logs a warning. */
   warn(...parts: unknown[]): void {
-    this.publish({ time: Date.now(), level: "warn", message: formatParts(parts) });
+    this.publish({
+      time: Date.now(),
+      level: "warn",
+      message: formatParts(parts),
+    });
   }
 
   /**
@@ -180,8 +202,16 @@ export class Logger {
    */
   err(failure: unknown, why?: string): void {
     const f = Failure.from(failure);
-    const message = why ? `${why}: ${f.getErrorMessage()}` : `Unhandled error: ${f.getErrorMessage()}`;
-    this.publish({ time: Date.now(), level: "error", message, failure: f, why });
+    const message = why
+      ? `${why}: ${f.getErrorMessage()}`
+      : `Unhandled error: ${f.getErrorMessage()}`;
+    this.publish({
+      time: Date.now(),
+      level: "error",
+      message,
+      failure: f,
+      why,
+    });
   }
 
   /**

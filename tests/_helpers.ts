@@ -26,10 +26,17 @@ export function denoFlags(): string[] {
  * Resolves or rejects as `promise` does, or rejects after `ms` milliseconds
  * saying what was awaited. The timer is always cleared (sanitizer-safe).
  */
-export async function withTimeout<T>(promise: PromiseLike<T>, ms: number, what: string): Promise<T> {
+export async function withTimeout<T>(
+  promise: PromiseLike<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
+    timer = setTimeout(
+      () => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)),
+      ms,
+    );
   });
   try {
     return await Promise.race([promise, timeout]);

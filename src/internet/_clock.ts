@@ -44,9 +44,18 @@ export class Clock implements IReactorTime {
   }
 
   /** Calls `f(...args)` when the clock has advanced `delay` seconds. */
-  callLater<A extends unknown[]>(delay: number, f: (...args: A) => unknown, ...args: A): DelayedCall {
+  callLater<A extends unknown[]>(
+    delay: number,
+    f: (...args: A) => unknown,
+    ...args: A
+  ): DelayedCall {
     checkDelay(delay);
-    const call = new DelayedCall(this.#now + delay, f as (...args: never[]) => unknown, args, this.#scheduler);
+    const call = new DelayedCall(
+      this.#now + delay,
+      f as (...args: never[]) => unknown,
+      args,
+      this.#scheduler,
+    );
     this.#scheduler.heap.push(call);
     return call;
   }
@@ -58,7 +67,9 @@ export class Clock implements IReactorTime {
 
   /** The pending calls, earliest first (Twisted's `Clock.calls`). */
   get calls(): DelayedCall[] {
-    return this.#scheduler.heap.values().sort((a, b) => a.time - b.time || a.seq - b.seq);
+    return this.#scheduler.heap.values().sort((a, b) =>
+      a.time - b.time || a.seq - b.seq
+    );
   }
 
   /**
@@ -66,10 +77,16 @@ export class Clock implements IReactorTime {
    * due, including ones those calls schedule for no later than the new time.
    */
   advance(amount: number): void {
-    if (!(amount >= 0)) throw new RangeError(`Cannot advance a clock by "${amount}" seconds`);
+    if (!(amount >= 0)) {
+      throw new RangeError(`Cannot advance a clock by "${amount}" seconds`);
+    }
     this.#now += amount;
     const heap = this.#scheduler.heap;
-    for (let next = heap.peek(); next && next.time <= this.#now; next = heap.peek()) {
+    for (
+      let next = heap.peek();
+      next && next.time <= this.#now;
+      next = heap.peek()
+    ) {
       heap.pop();
       next.called = true;
       next.f(...(next.args as never[]));

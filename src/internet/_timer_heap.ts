@@ -117,7 +117,9 @@ export class TimerHeap<T extends HeapEntry> {
       const left = 2 * i + 1;
       if (left >= n) break;
       const right = left + 1;
-      const child = right < n && before(items[right], items[left]) ? right : left;
+      const child = right < n && before(items[right], items[left])
+        ? right
+        : left;
       if (!before(items[child], entry)) break;
       items[i] = items[child];
       items[i].heapIndex = i;

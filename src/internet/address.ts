@@ -74,7 +74,13 @@ export class IPv6Address implements IAddress {
   readonly scopeID: number | string;
 
   /** Creates an address. */
-  constructor(type: IPAddressType, host: string, port: number, flowInfo = 0, scopeID: number | string = 0) {
+  constructor(
+    type: IPAddressType,
+    host: string,
+    port: number,
+    flowInfo = 0,
+    scopeID: number | string = 0,
+  ) {
     this.type = type;
     this.host = host;
     this.port = port;
@@ -125,7 +131,9 @@ export class UNIXAddress implements IAddress {
 
   /** A readable form, as Twisted's `repr`. */
   toString(): string {
-    return `UNIXAddress(${this.name === null ? "None" : JSON.stringify(this.name)})`;
+    return `UNIXAddress(${
+      this.name === null ? "None" : JSON.stringify(this.name)
+    })`;
   }
 }
 
@@ -141,7 +149,9 @@ export class UNIXAddress implements IAddress {
  * assert(addr instanceof IPv6Address);
  * ```
  */
-export function fromDenoAddr(addr: Deno.Addr): IPv4Address | IPv6Address | UNIXAddress {
+export function fromDenoAddr(
+  addr: Deno.Addr,
+): IPv4Address | IPv6Address | UNIXAddress {
   if (addr.transport === "unix" || addr.transport === "unixpacket") {
     return new UNIXAddress((addr as Deno.UnixAddr).path || null);
   }

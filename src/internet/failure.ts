@@ -45,7 +45,9 @@ export class Failure {
   /** The class of the value (its constructor), or `undefined` for primitives. */
   get type(): ErrorClass | undefined {
     const v = this.value;
-    return typeof v === "object" && v !== null ? (v.constructor as ErrorClass) : undefined;
+    return typeof v === "object" && v !== null
+      ? (v.constructor as ErrorClass)
+      : undefined;
   }
 
   /**

@@ -99,7 +99,11 @@ export type TriggerPhase = "before" | "during" | "after";
 export type SystemEventType = "startup" | "shutdown";
 
 /** An opaque handle returned by `addSystemEventTrigger`. */
-export type TriggerID = { readonly phase: TriggerPhase; readonly eventType: string; readonly id: number };
+export type TriggerID = {
+  readonly phase: TriggerPhase;
+  readonly eventType: string;
+  readonly id: number;
+};
 
 /**
  * The reactor's life cycle: run, stop, and the triggers around startup and
@@ -131,7 +135,10 @@ export interface IReactorCore {
   /** Stops the reactor; throws `ReactorNotRunning` if it is not running. */
   stop(): void;
   /** Calls `f(...args)` once the reactor is running (at once if it is). */
-  callWhenRunning<A extends unknown[]>(f: (...args: A) => unknown, ...args: A): TriggerID | undefined;
+  callWhenRunning<A extends unknown[]>(
+    f: (...args: A) => unknown,
+    ...args: A
+  ): TriggerID | undefined;
   /**
    * Calls `f(...args)` in `phase` of `eventType`. A trigger returning a
    * Deferred or Promise delays the next phase until it settles.
@@ -218,7 +225,10 @@ export interface IConsumer {
    * consumer's buffer is full and resumed when it drains; a non-streaming
    * (pull) producer is asked for more each time the buffer drains.
    */
-  registerProducer(producer: IPushProducer | IPullProducer, streaming: boolean): void;
+  registerProducer(
+    producer: IPushProducer | IPullProducer,
+    streaming: boolean,
+  ): void;
   /** Unregisters the producer. */
   unregisterProducer(): void;
   /** Writes data. */
@@ -445,7 +455,11 @@ export interface ConnectTCPOptions {
  */
 export interface IReactorTCP {
   /** Listens on `port`, building a protocol with `factory` for each connection. */
-  listenTCP(port: number, factory: IProtocolFactory, options?: ListenTCPOptions): IListeningPort;
+  listenTCP(
+    port: number,
+    factory: IProtocolFactory,
+    options?: ListenTCPOptions,
+  ): IListeningPort;
   /** Connects to `host:port`, reporting to the client `factory`. */
   connectTCP(
     host: string,

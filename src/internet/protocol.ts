@@ -12,7 +12,13 @@
  * @module
  */
 import type { Failure } from "./failure.ts";
-import type { IAddress, IConnector, IProtocol, IProtocolFactory, ITCPTransport } from "./interfaces.ts";
+import type {
+  IAddress,
+  IConnector,
+  IProtocol,
+  IProtocolFactory,
+  ITCPTransport,
+} from "./interfaces.ts";
 import { log } from "../logger.ts";
 
 /**
@@ -103,7 +109,10 @@ export class Factory implements IProtocolFactory {
   noisy = true;
 
   /** Makes an instance of this factory class whose `protocol` is `protocol`. */
-  static forProtocol<F extends Factory>(this: new () => F, protocol: ProtocolClass): F {
+  static forProtocol<F extends Factory>(
+    this: new () => F,
+    protocol: ProtocolClass,
+  ): F {
     const factory = new this();
     factory.protocol = protocol;
     return factory;
@@ -140,7 +149,9 @@ export class Factory implements IProtocolFactory {
    */
   buildProtocol(_addr: IAddress): IProtocol | null {
     if (!this.protocol) {
-      throw new TypeError(`${this.constructor.name} has no protocol: set factory.protocol or override buildProtocol`);
+      throw new TypeError(
+        `${this.constructor.name} has no protocol: set factory.protocol or override buildProtocol`,
+      );
     }
     const p = new this.protocol();
     (p as { factory?: unknown }).factory = this;

@@ -53,7 +53,11 @@ export class Reactor extends ReactorBase implements IReactorTCP {
    * @throws {CannotListenError} when the port is in use, the interface is bad
    * or the permission is missing (the message names the flag to add)
    */
-  listenTCP(port: number, factory: IProtocolFactory, options: ListenTCPOptions = {}): IListeningPort {
+  listenTCP(
+    port: number,
+    factory: IProtocolFactory,
+    options: ListenTCPOptions = {},
+  ): IListeningPort {
     return listenTCP(this, port, factory, options);
   }
 

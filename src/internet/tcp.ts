@@ -1,36 +1,616 @@
 /**
- * TCP: listening ports and connectors over `Deno.listen` / `Deno.connect`.
- *
- * STUB — being implemented (helper "tcp").
+ * TCP (`twisted.internet.tcp`): listening ports and connectors over
+ * `Deno.listen` / `Deno.connect`, with the shared `Connection` transport.
  *
  * @module
  */
 import type {
   ConnectTCPOptions,
+  IAddress,
   IConnector,
   IListeningPort,
   IProtocolFactory,
   ListenTCPOptions,
 } from "./interfaces.ts";
-import type { ReactorBase } from "./base.ts";
+import type { DelayedCall, ReactorBase } from "./base.ts";
+import { Deferred } from "./defer.ts";
+import { Failure } from "./failure.ts";
+import { IPv4Address, IPv6Address } from "./address.ts";
+import {
+  CannotListenError,
+  ConnectError,
+  ConnectionLost,
+  ConnectionRefusedError,
+  DNSLookupError,
+  NoRouteError,
+  TCPTimedOutError,
+  TimeoutError,
+  UserError,
+} from "./error.ts";
+import { Connection } from "./connection.ts";
+import { allowNetFlag, isNotCapable } from "./_permissions.ts";
+import { log } from "../logger.ts";
+
+/** Every port and connection a reactor owns, so `stop()` can close them. */
+interface Registry {
+  ports: Set<Port>;
+  connections: Set<Connection>;
+  connectors: Set<Connector>;
+}
+
+const registries = new WeakMap<ReactorBase, Registry>();
+
+function registryOf(reactor: ReactorBase): Registry {
+  let registry = registries.get(reactor);
+  if (!registry) {
+    const r: Registry = {
+      ports: new Set(),
+      connections: new Set(),
+      connectors: new Set(),
+    };
+    registries.set(reactor, r);
+    reactor.addSystemEventTrigger(
+      "during",
+      "shutdown",
+      () => shutdown(reactor, r),
+    );
+    registry = r;
+  }
+  return registry;
+}
+
+/**
+ * Stops accepting, lets connections send what they have buffered for up to
+ * `reactor.shutdownTimeout` seconds, then aborts what is left
+ * (`ConnectionLost`, as Twisted's `disconnectAll`).
+ */
+function shutdown(reactor: ReactorBase, registry: Registry): Promise<unknown> {
+  const waits: Promise<unknown>[] = [];
+  for (const port of registry.ports) {
+    waits.push(port.stopListening().asPromise());
+  }
+  for (const connector of registry.connectors) {
+    if (connector.state === "connecting") connector.stopConnecting();
+  }
+  const connections = [...registry.connections];
+  for (const c of connections) c.loseConnection();
+  const drained = Promise.all(connections.map((c) => closedPromise.get(c)));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, reactor.shutdownTimeout * 1000);
+  });
+  waits.push(
+    Promise.race([drained, deadline]).then(() => {
+      clearTimeout(timer);
+      for (const c of registry.connections) {
+        c.abortConnection(new ConnectionLost());
+      }
+      return Promise.all(
+        [...registry.connections].map((c) => closedPromise.get(c)),
+      );
+    }),
+  );
+  return Promise.all(waits);
+}
+
+const closedPromise = new WeakMap<Connection, Promise<void>>();
+
+/** Starts a connection for `protocol` over `conn`, tracked by the reactor's registry. */
+function startConnection(
+  registry: Registry,
+  conn: Deno.Conn,
+  protocol: NonNullable<ReturnType<IProtocolFactory["buildProtocol"]>>,
+  onClosed: (reason: Failure) => void,
+): Connection {
+  const closed = Promise.withResolvers<void>();
+  const connection = new Connection(conn, protocol, {
+    onClosed: (reason) => {
+      registry.connections.delete(connection);
+      closed.resolve();
+      onClosed(reason);
+    },
+  });
+  closedPromise.set(connection, closed.promise);
+  registry.connections.add(connection);
+  connection.start();
+  return connection;
+}
+
+function ipAddress(host: string, port: number): IPv4Address | IPv6Address {
+  return host.includes(":")
+    ? new IPv6Address("TCP", host, port)
+    : new IPv4Address("TCP", host, port);
+}
+
+/**
+ * A listening TCP port, as `reactor.listenTCP` returns it.
+ *
+ * Deno's `Deno.listen` has no backlog option: the `backlog` option is
+ * accepted for Twisted compatibility and the operating system's default is
+ * used.
+ *
+ * @example
+ * ```ts
+ * import { Factory, Protocol, Reactor, type IPv4Address } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * const reactor = new Reactor();
+ * const port = reactor.listenTCP(0, Factory.forProtocol(Protocol), { interface: "127.0.0.1" });
+ * assert((port.getHost() as IPv4Address).port > 0);
+ * await port.stopListening();
+ * ```
+ */
+export class Port implements IListeningPort {
+  readonly #reactor: ReactorBase;
+  readonly #registry: Registry;
+  readonly #port: number;
+  readonly #factory: IProtocolFactory;
+  readonly #interface: string;
+  #listener: Deno.TcpListener | undefined;
+  #host: IPv4Address | IPv6Address | undefined;
+  #acceptDone: Promise<void> = Promise.resolve();
+  #stopping: Deferred<void> | undefined;
+
+  /** Creates the port; `startListening` binds it. */
+  constructor(
+    reactor: ReactorBase,
+    port: number,
+    factory: IProtocolFactory,
+    options: ListenTCPOptions = {},
+  ) {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RangeError(
+        `Invalid port "${port}": expected an integer from 0 to 65535`,
+      );
+    }
+    this.#reactor = reactor;
+    this.#registry = registryOf(reactor);
+    this.#port = port;
+    this.#factory = factory;
+    this.#interface = options.interface ?? "0.0.0.0";
+  }
+
+  /**
+   * Binds and starts accepting connections; the factory's `doStart` runs.
+   *
+   * @throws {CannotListenError} for a port in use, a bad interface or a missing
+   * permission (the message names the `--allow-net` flag to add)
+   */
+  startListening(): void {
+    if (this.#listener) return;
+    const hostname = this.#interface;
+    try {
+      this.#listener = Deno.listen({
+        hostname,
+        port: this.#port,
+        transport: "tcp",
+      });
+    } catch (e) {
+      throw new CannotListenError(
+        hostname,
+        this.#port,
+        listenErrorDetail(e, hostname, this.#port),
+        { cause: e },
+      );
+    }
+    const addr = this.#listener.addr as Deno.NetAddr;
+    this.#host = ipAddress(addr.hostname, addr.port);
+    this.#registry.ports.add(this);
+    this.#factory.doStart();
+    this.#acceptDone = this.#acceptLoop(this.#listener);
+  }
+
+  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (e) {
+        if (
+          this.#stopping || e instanceof Deno.errors.BadResource ||
+          e instanceof Deno.errors.Interrupted
+        ) return;
+        log.err(e, `Error accepting a connection on ${this.#host}`);
+        continue;
+      }
+      this.#handle(conn);
+    }
+  }
+
+  #handle(conn: Deno.TcpConn): void {
+    let protocol;
+    try {
+      protocol = this.#factory.buildProtocol(ipAddress(
+        (conn.remoteAddr as Deno.NetAddr).hostname,
+        (conn.remoteAddr as Deno.NetAddr).port,
+      ));
+    } catch (e) {
+      log.err(e, "Unhandled error in buildProtocol");
+      conn.close();
+      return;
+    }
+    if (!protocol) {
+      conn.close();
+      return;
+    }
+    startConnection(this.#registry, conn, protocol, () => {});
+  }
+
+  /**
+   * Stops accepting connections. The Deferred fires once the listener is
+   * closed and the factory's `doStop` has run. Open connections are not
+   * closed.
+   */
+  stopListening(): Deferred<void> {
+    if (this.#stopping) return this.#stopping;
+    const d = new Deferred<void>();
+    this.#stopping = d;
+    const listener = this.#listener;
+    if (!listener) {
+      d.callback();
+      return d;
+    }
+    try {
+      listener.close();
+    } catch {
+      // Already closed.
+    }
+    this.#acceptDone.then(() => {
+      this.#registry.ports.delete(this);
+      this.#listener = undefined;
+      try {
+        this.#factory.doStop();
+      } catch (e) {
+        log.err(e, "Unhandled error in doStop");
+      }
+      d.callback();
+    });
+    return d;
+  }
+
+  /** The bound address, with the real port when 0 was asked for. */
+  getHost(): IPv4Address | IPv6Address {
+    if (!this.#host) throw new Error("The port is not listening");
+    return this.#host;
+  }
+
+  /** The reactor this port belongs to. */
+  get reactor(): ReactorBase {
+    return this.#reactor;
+  }
+
+  /** A readable form for logs. */
+  toString(): string {
+    return `<Port ${this.#host ?? `${this.#interface}:${this.#port}`}>`;
+  }
+}
+
+function listenErrorDetail(e: unknown, host: string, port: number): string {
+  if (isNotCapable(e)) {
+    return `permission denied: run again with ${allowNetFlag(host, port)}`;
+  }
+  if (e instanceof Deno.errors.AddrInUse) return "address in use";
+  if (e instanceof Deno.errors.AddrNotAvailable) {
+    return "address not available on this machine";
+  }
+  if (e instanceof Deno.errors.PermissionDenied) {
+    return "the operating system refused (a privileged port?)";
+  }
+  return (e as Error)?.message ?? String(e);
+}
+
+/** The states of a connector. */
+export type ConnectorState = "disconnected" | "connecting" | "connected";
+
+/**
+ * A TCP connection attempt, as `reactor.connectTCP` returns it. `connect()`
+ * connects again with the same factory (reconnecting clients use it).
+ *
+ * @example
+ * ```ts
+ * import { ClientFactory, ConnectionRefusedError, Reactor, type Failure } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * const reactor = new Reactor();
+ * const failed = Promise.withResolvers<Failure>();
+ * const factory = new ClientFactory();
+ * factory.clientConnectionFailed = (_c, reason) => failed.resolve(reason);
+ * // Port 1 on loopback: nothing listens there.
+ * reactor.connectTCP("127.0.0.1", 1, factory);
+ * assert((await failed.promise).check(ConnectionRefusedError));
+ * ```
+ */
+export class Connector implements IConnector {
+  /** Where the connector is in its life. */
+  state: ConnectorState = "disconnected";
+  /** The connection's transport once connected. */
+  transport: Connection | undefined;
+  readonly #reactor: ReactorBase;
+  readonly #registry: Registry;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #factory: IProtocolFactory;
+  readonly #timeout: number;
+  #factoryStarted = false;
+  #attempt = 0;
+  #timeoutCall: DelayedCall | undefined;
+
+  /** Creates the connector; `connect()` starts an attempt. */
+  constructor(
+    reactor: ReactorBase,
+    host: string,
+    port: number,
+    factory: IProtocolFactory,
+    options: ConnectTCPOptions,
+  ) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new RangeError(
+        `Invalid port "${port}": expected an integer from 1 to 65535`,
+      );
+    }
+    if (options.bindAddress !== undefined) {
+      throw new TypeError(
+        `Cannot bind the local address "${
+          options.bindAddress.join(":")
+        }": Deno.connect does not support binding a local address`,
+      );
+    }
+    const timeout = options.timeout ?? 30;
+    if (!(timeout > 0)) {
+      throw new RangeError(
+        `Invalid timeout "${timeout}": expected a number of seconds > 0`,
+      );
+    }
+    this.#reactor = reactor;
+    this.#registry = registryOf(reactor);
+    this.#host = host.startsWith("[") && host.endsWith("]")
+      ? host.slice(1, -1)
+      : host;
+    this.#port = port;
+    this.#factory = factory;
+    this.#timeout = timeout;
+  }
+
+  /**
+   * Starts a connection attempt; the factory's `startedConnecting` runs.
+   *
+   * @throws {Error} unless disconnected
+   */
+  connect(): void {
+    if (this.state !== "disconnected") {
+      throw new Error(`Cannot connect while ${this.state}`);
+    }
+    this.state = "connecting";
+    if (!this.#factoryStarted) {
+      this.#factory.doStart();
+      this.#factoryStarted = true;
+    }
+    this.#registry.connectors.add(this);
+    const attempt = ++this.#attempt;
+    this.#timeoutCall = this.#reactor.callLater(
+      this.#timeout,
+      () =>
+        this.#failed(
+          attempt,
+          new TimeoutError(
+            `Connecting to ${this.#where()} timed out after ${this.#timeout} seconds`,
+          ),
+        ),
+    );
+    const started =
+      (this.#factory as { startedConnecting?(c: IConnector): void })
+        .startedConnecting;
+    if (typeof started === "function") {
+      try {
+        started.call(this.#factory, this);
+      } catch (e) {
+        log.err(e, "Unhandled error in startedConnecting");
+      }
+    }
+    let pending: Promise<Deno.TcpConn>;
+    try {
+      pending = Deno.connect({
+        hostname: this.#host,
+        port: this.#port,
+        transport: "tcp",
+      });
+    } catch (e) {
+      pending = Promise.reject(e);
+    }
+    pending.then(
+      (conn) => this.#connected(attempt, conn),
+      (e) => this.#failed(attempt, connectError(e, this.#host, this.#port)),
+    );
+  }
+
+  #where(): string {
+    return this.#host.includes(":")
+      ? `[${this.#host}]:${this.#port}`
+      : `${this.#host}:${this.#port}`;
+  }
+
+  #connected(attempt: number, conn: Deno.TcpConn): void {
+    if (attempt !== this.#attempt || this.state !== "connecting") {
+      conn.close(); // The attempt was stopped or timed out meanwhile.
+      return;
+    }
+    this.#cancelTimeout();
+    let protocol;
+    try {
+      protocol = this.#factory.buildProtocol(ipAddress(
+        (conn.remoteAddr as Deno.NetAddr).hostname,
+        (conn.remoteAddr as Deno.NetAddr).port,
+      ));
+    } catch (e) {
+      conn.close();
+      this.#failed(attempt, e);
+      return;
+    }
+    if (!protocol) {
+      conn.close();
+      this.#failed(
+        attempt,
+        new UserError("The factory's buildProtocol returned null"),
+      );
+      return;
+    }
+    this.state = "connected";
+    this.transport = startConnection(
+      this.#registry,
+      conn,
+      protocol,
+      (reason) => this.#lost(reason),
+    );
+  }
+
+  #failed(attempt: number, error: unknown): void {
+    if (attempt !== this.#attempt || this.state !== "connecting") return;
+    this.#attempt++;
+    this.#cancelTimeout();
+    this.state = "disconnected";
+    this.#registry.connectors.delete(this);
+    const reason = Failure.from(error);
+    const failed = (this.#factory as {
+      clientConnectionFailed?(c: IConnector, r: Failure): void;
+    })
+      .clientConnectionFailed;
+    if (typeof failed === "function") {
+      try {
+        failed.call(this.#factory, this, reason);
+      } catch (e) {
+        log.err(e, "Unhandled error in clientConnectionFailed");
+      }
+    }
+    this.#stopFactoryIfIdle();
+  }
+
+  #lost(reason: Failure): void {
+    this.transport = undefined;
+    this.state = "disconnected";
+    this.#registry.connectors.delete(this);
+    const lost = (this.#factory as {
+      clientConnectionLost?(c: IConnector, r: Failure): void;
+    }).clientConnectionLost;
+    if (typeof lost === "function") {
+      try {
+        lost.call(this.#factory, this, reason);
+      } catch (e) {
+        log.err(e, "Unhandled error in clientConnectionLost");
+      }
+    }
+    this.#stopFactoryIfIdle();
+  }
+
+  /** The factory stops unless the failure/loss handler reconnected. */
+  #stopFactoryIfIdle(): void {
+    if (this.state !== "disconnected" || !this.#factoryStarted) return;
+    this.#factoryStarted = false;
+    try {
+      this.#factory.doStop();
+    } catch (e) {
+      log.err(e, "Unhandled error in doStop");
+    }
+  }
+
+  #cancelTimeout(): void {
+    if (this.#timeoutCall?.active()) this.#timeoutCall.cancel();
+    this.#timeoutCall = undefined;
+  }
+
+  /**
+   * Stops the attempt in progress: it fails with `UserError`.
+   *
+   * @throws {Error} if not connecting
+   */
+  stopConnecting(): void {
+    if (this.state !== "connecting") {
+      throw new Error(`Cannot stop connecting while ${this.state}`);
+    }
+    this.#failed(this.#attempt, new UserError());
+  }
+
+  /** Closes the connection (`loseConnection`), or stops the attempt if still connecting. */
+  disconnect(): void {
+    if (this.state === "connecting") this.stopConnecting();
+    else if (this.state === "connected") this.transport?.loseConnection();
+  }
+
+  /** The address being connected to. */
+  getDestination(): IAddress {
+    return ipAddress(this.#host, this.#port);
+  }
+
+  /** A readable form for logs. */
+  toString(): string {
+    return `<Connector to ${this.#where()} (${this.state})>`;
+  }
+}
+
+function connectError(e: unknown, host: string, port: number): Error {
+  const where = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  const opts = { cause: e };
+  if (isNotCapable(e)) {
+    return new ConnectError(
+      `Permission denied connecting to "${where}": run again with ${
+        allowNetFlag(host, port)
+      }`,
+      opts,
+    );
+  }
+  if (e instanceof Deno.errors.ConnectionRefused) {
+    return new ConnectionRefusedError(
+      `Connection to "${where}" was refused by other side`,
+      opts,
+    );
+  }
+  if (e instanceof Deno.errors.TimedOut) {
+    return new TCPTimedOutError(`Connecting to "${where}" timed out`, opts);
+  }
+  if (e instanceof Deno.errors.NetworkUnreachable) {
+    return new NoRouteError(`No route to "${where}"`, opts);
+  }
+  const message = (e as Error)?.message ?? String(e);
+  if (
+    /lookup address|name or service not known|nodename nor servname|no address associated/i
+      .test(message)
+  ) {
+    return new DNSLookupError(
+      `DNS lookup failed for "${host}": ${message}`,
+      opts,
+    );
+  }
+  if (
+    /no route to host|host is unreachable|network is unreachable/i.test(message)
+  ) {
+    return new NoRouteError(`No route to "${where}": ${message}`, opts);
+  }
+  if (e instanceof URIError || e instanceof TypeError) {
+    return new DNSLookupError(`Invalid host "${host}": ${message}`, opts);
+  }
+  return new ConnectError(`Connecting to "${where}" failed: ${message}`, opts);
+}
 
 /** Listens on `port` for `reactor`; what `reactor.listenTCP` calls. */
 export function listenTCP(
-  _reactor: ReactorBase,
-  _port: number,
-  _factory: IProtocolFactory,
-  _options: ListenTCPOptions = {},
-): IListeningPort {
-  throw new Error("listenTCP is not implemented yet");
+  reactor: ReactorBase,
+  port: number,
+  factory: IProtocolFactory,
+  options: ListenTCPOptions = {},
+): Port {
+  const p = new Port(reactor, port, factory, options);
+  p.startListening();
+  return p;
 }
 
 /** Connects to `host:port` for `reactor`; what `reactor.connectTCP` calls. */
 export function connectTCP(
-  _reactor: ReactorBase,
-  _host: string,
-  _port: number,
-  _factory: IProtocolFactory,
-  _options: ConnectTCPOptions = {},
-): IConnector {
-  throw new Error("connectTCP is not implemented yet");
+  reactor: ReactorBase,
+  host: string,
+  port: number,
+  factory: IProtocolFactory,
+  options: ConnectTCPOptions = {},
+): Connector {
+  const c = new Connector(reactor, host, port, factory, options);
+  c.connect();
+  return c;
 }

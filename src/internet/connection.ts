@@ -1,0 +1,663 @@
+/**
+ * The transport of a stream connection over a `Deno.Conn`: the one read loop
+ * and write pump that TCP (and later TLS and UNIX sockets) share.
+ *
+ * The close rule, in one place:
+ * - `loseConnection()` stops reading, drops any later writes, sends everything
+ *   written before it, then closes: `connectionLost(ConnectionDone)`.
+ * - `abortConnection()` drops the write buffer and closes at once:
+ *   `connectionLost(ConnectionAborted)`.
+ * - `loseWriteConnection()` sends what was written, then half-closes; a later
+ *   `loseConnection()` closes the rest.
+ * - The peer's end of stream: a protocol with `readConnectionLost` is told and
+ *   keeps writing; any other protocol gets its pending writes sent, then
+ *   `connectionLost(ConnectionDone)`.
+ * - A registered producer is stopped (`stopProducing`) when the connection
+ *   closes.
+ * - `connectionLost` is called exactly once, after the socket is closed and its
+ *   pending reads and writes have finished, and never from inside a call the
+ *   protocol made (`write`, `loseConnection`...).
+ *
+ * @module
+ */
+import type {
+  Data,
+  IAddress,
+  IProtocol,
+  IPullProducer,
+  IPushProducer,
+  ITCPTransport,
+} from "./interfaces.ts";
+import { Failure } from "./failure.ts";
+import { ConnectionAborted, ConnectionDone, ConnectionLost } from "./error.ts";
+import { fromDenoAddr } from "./address.ts";
+import { log } from "../logger.ts";
+import { MAX_READ_SIZE, MIN_READ_SIZE, takeRegion } from "./_read_pool.ts";
+
+const encoder = new TextEncoder();
+
+/** Writes up to this size queued in one turn are joined into one `conn.write`. */
+const COALESCE_LIMIT = 64 * 1024;
+
+/** Limits on a connection's write buffer; see {@linkcode Connection.setWriteBufferLimits}. */
+export interface WriteBufferLimits {
+  /** Pause a streaming producer when the buffer goes above this many bytes. @default {65536} */
+  high?: number;
+  /** Resume it when the buffer drains to this many bytes. @default {16384} */
+  low?: number;
+  /** A hard cap on buffered bytes (default: none). */
+  max?: number;
+  /**
+   * What happens above `max`: `"pause"` stops reading from this connection and
+   * pauses the producer until the buffer drains to `low` (nothing is dropped);
+   * `"abort"` aborts the connection.
+   *
+   * @default {"pause"}
+   */
+  onMax?: "pause" | "abort";
+}
+
+/** What the owner of a connection (a port or a connector) hears. */
+export interface ConnectionCallbacks {
+  /** Called once, after the protocol's `connectionLost`. */
+  onClosed?(reason: Failure): void;
+}
+
+type HalfCloseable = IProtocol & {
+  readConnectionLost?(): void;
+  writeConnectionLost?(): void;
+};
+
+/**
+ * A connected stream transport (`ITCPTransport`) over a `Deno.Conn`.
+ *
+ * Reads go into regions of shared slabs that start small and grow only for
+ * connections whose reads fill them; each chunk given to `dataReceived` is
+ * the protocol's to keep. Writes made in one turn of the event loop are
+ * coalesced; one pump per connection writes them in order.
+ *
+ * @example Used through a protocol's `transport`
+ * ```ts
+ * import { ClientFactory, Factory, Protocol, Reactor, type IPv4Address } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const reactor = new Reactor();
+ * class Echo extends Protocol {
+ *   override dataReceived(data: Uint8Array): void {
+ *     this.transport.write(data);
+ *   }
+ * }
+ * const port = reactor.listenTCP(0, Factory.forProtocol(Echo), { interface: "127.0.0.1" });
+ * const reply = Promise.withResolvers<string>();
+ * class Client extends Protocol {
+ *   override connectionMade(): void {
+ *     this.transport.write("ping");
+ *   }
+ *   override dataReceived(data: Uint8Array): void {
+ *     reply.resolve(new TextDecoder().decode(data));
+ *     this.transport.loseConnection();
+ *   }
+ * }
+ * reactor.connectTCP("127.0.0.1", (port.getHost() as IPv4Address).port, ClientFactory.forProtocol(Client));
+ * assertEquals(await reply.promise, "ping");
+ * await port.stopListening();
+ * ```
+ */
+export class Connection implements ITCPTransport {
+  #conn: Deno.Conn;
+  #protocol: HalfCloseable;
+  #callbacks: ConnectionCallbacks;
+  #tcpOptions: boolean;
+  #host: IAddress;
+  #peer: IAddress;
+
+  // Reading.
+  #region: Uint8Array = new Uint8Array(0);
+  #regionOffset = 0;
+  #readSize = MIN_READ_SIZE;
+  #paused = false;
+  #pausedForMax = false;
+  #resume: (() => void) | undefined;
+  #readDone: Promise<void> = Promise.resolve();
+  #readClosed = false;
+
+  // Writing.
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #pumping = false;
+  #pumpScheduled = false;
+  #pumpDone: Promise<void> = Promise.resolve();
+  #high = 65_536;
+  #low = 16_384;
+  #max = Infinity;
+  #onMax: "pause" | "abort" = "pause";
+
+  // Producer.
+  #producer: IPushProducer | IPullProducer | undefined;
+  #streaming = false;
+  #producerPaused = false;
+
+  // State.
+  #disconnecting = false;
+  #writeClosing = false;
+  #writeClosed = false;
+  #closing = false;
+  #closed = false;
+  #noDelay = false;
+  #keepAlive = false;
+
+  /**
+   * Wraps `conn` for `protocol`. Call `start()` to connect the protocol and
+   * begin reading.
+   */
+  constructor(
+    conn: Deno.Conn,
+    protocol: IProtocol,
+    callbacks: ConnectionCallbacks = {},
+    options: { tcp?: boolean } = {},
+  ) {
+    this.#conn = conn;
+    this.#protocol = protocol as HalfCloseable;
+    this.#callbacks = callbacks;
+    this.#tcpOptions = options.tcp ?? true;
+    this.#host = fromDenoAddr(conn.localAddr);
+    this.#peer = fromDenoAddr(conn.remoteAddr);
+  }
+
+  /** The protocol this transport serves. */
+  get protocol(): IProtocol {
+    return this.#protocol;
+  }
+
+  /** Whether `loseConnection` (or `abortConnection`) has been called or the connection is gone. */
+  get disconnecting(): boolean {
+    return this.#disconnecting || this.#closing;
+  }
+
+  /** Whether the connection is closed. */
+  get disconnected(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Connects the protocol (`makeConnection` → `connectionMade`) and starts the
+   * read loop. An exception from `connectionMade` is logged and drops the
+   * connection (Twisted only logs it; Twist does not leave a half-made
+   * protocol connected).
+   */
+  start(): void {
+    try {
+      this.#protocol.makeConnection(this);
+    } catch (e) {
+      log.err(e, "Unhandled error in connectionMade");
+      this.#close(new Failure(e));
+      return;
+    }
+    if (!this.#closing) this.#readDone = this.#readLoop();
+  }
+
+  // -- reading ---------------------------------------------------------------
+
+  async #readLoop(): Promise<void> {
+    const conn = this.#conn;
+    while (!this.#closing) {
+      while (this.#paused && !this.#closing) {
+        await new Promise<void>((resolve) => (this.#resume = resolve));
+      }
+      if (this.#closing) return;
+      if (this.#region.length - this.#regionOffset < this.#readSize / 2) {
+        this.#region = takeRegion(this.#readSize);
+        this.#regionOffset = 0;
+      }
+      const target = this.#region.subarray(this.#regionOffset);
+      let n: number | null;
+      try {
+        n = await conn.read(target);
+      } catch (e) {
+        if (!this.#closing) this.#close(new Failure(readError(e)));
+        return;
+      }
+      if (this.#closing) return;
+      if (n === null) {
+        this.#peerClosedWrite();
+        return;
+      }
+      const chunk = this.#region.subarray(
+        this.#regionOffset,
+        this.#regionOffset + n,
+      );
+      this.#regionOffset += n;
+      // A read that filled its target asks for a bigger one next time.
+      if (n === target.length && this.#readSize < MAX_READ_SIZE) {
+        this.#readSize *= 2;
+      }
+      while (this.#paused && !this.#closing) {
+        await new Promise<void>((resolve) => (this.#resume = resolve));
+      }
+      if (this.#closing) return;
+      try {
+        this.#protocol.dataReceived(chunk);
+      } catch (e) {
+        log.err(e, "Unhandled error in dataReceived");
+        this.#close(new Failure(e));
+        return;
+      }
+    }
+  }
+
+  #peerClosedWrite(): void {
+    this.#readClosed = true;
+    const p = this.#protocol;
+    if (typeof p.readConnectionLost === "function") {
+      try {
+        p.readConnectionLost();
+      } catch (e) {
+        log.err(e, "Unhandled error in readConnectionLost");
+        this.#close(new Failure(e));
+        return;
+      }
+      if (this.#writeClosed) this.#close(new Failure(new ConnectionDone()));
+    } else {
+      // Send what the protocol already wrote (it may be the answer the peer
+      // waits for after half-closing), then close.
+      this.#loseConnection(false);
+    }
+  }
+
+  /** Stops reading until `resumeProducing` (data already read is held back). */
+  pauseProducing(): void {
+    this.#paused = true;
+  }
+
+  /** Resumes reading. */
+  resumeProducing(): void {
+    if (this.#pausedForMax) return;
+    this.#paused = false;
+    const resume = this.#resume;
+    this.#resume = undefined;
+    resume?.();
+  }
+
+  /** Stops producing for good: the same as `loseConnection`. */
+  stopProducing(): void {
+    this.loseConnection();
+  }
+
+  // -- writing ---------------------------------------------------------------
+
+  /**
+   * Queues `data` (a string is sent as UTF-8). Never blocks and never throws
+   * for a closed peer; writes after `loseConnection` are dropped. The
+   * transport keeps a reference to `data` until it is sent: do not modify it.
+   */
+  write(data: Data): void {
+    if (this.#disconnecting || this.#writeClosing || this.#closing) return;
+    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    if (bytes.length === 0) return;
+    this.#queue.push(bytes);
+    this.#queued += bytes.length;
+    this.#schedulePump();
+    if (this.#queued > this.#high) this.#aboveHigh();
+  }
+
+  /** Queues each item in order. */
+  writeSequence(data: Iterable<Data>): void {
+    for (const item of data) this.write(item);
+  }
+
+  /** Bytes written but not yet sent. */
+  getWriteBufferSize(): number {
+    return this.#queued;
+  }
+
+  /**
+   * Sets the write buffer's water marks and optional hard cap. A streaming
+   * producer is paused once when the buffer goes above `high` and resumed
+   * once when it drains to `low`.
+   *
+   * @throws {RangeError} if `low` is above `high` or a limit is negative
+   */
+  setWriteBufferLimits(limits: WriteBufferLimits): void {
+    const high = limits.high ?? this.#high;
+    const low = limits.low ?? Math.min(this.#low, high);
+    const max = limits.max ?? this.#max;
+    if (!(low >= 0 && high >= low && max >= high)) {
+      throw new RangeError(
+        `Invalid write buffer limits "low=${low}, high=${high}, max=${max}": expected 0 <= low <= high <= max`,
+      );
+    }
+    this.#high = high;
+    this.#low = low;
+    this.#max = max;
+    this.#onMax = limits.onMax ?? this.#onMax;
+  }
+
+  #schedulePump(): void {
+    if (this.#pumping || this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    // A microtask lets every write of this turn join one conn.write.
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      if (!this.#pumping && !this.#closing) this.#pumpDone = this.#pump();
+    });
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    const conn = this.#conn;
+    try {
+      while (this.#queue.length > 0 && !this.#closing) {
+        const buf = this.#takeBatch();
+        let offset = 0;
+        while (offset < buf.length) {
+          const n = await conn.write(offset === 0 ? buf : buf.subarray(offset));
+          if (this.#closing) return;
+          offset += n;
+          this.#queued -= n;
+          if (this.#queued <= this.#low) this.#drained();
+        }
+      }
+    } catch (e) {
+      if (!this.#closing) this.#close(new Failure(writeError(e)));
+      return;
+    } finally {
+      this.#pumping = false;
+    }
+    if (this.#closing) return;
+    if (this.#queue.length > 0) return this.#schedulePump();
+    this.#bufferEmpty();
+  }
+
+  /** The next buffer to write: small queued writes joined, a big one alone. */
+  #takeBatch(): Uint8Array {
+    const queue = this.#queue;
+    const first = queue[0];
+    if (queue.length === 1 || first.length >= COALESCE_LIMIT) {
+      queue.shift();
+      return first;
+    }
+    let count = 0;
+    let size = 0;
+    while (
+      count < queue.length && size + queue[count].length <= COALESCE_LIMIT
+    ) size += queue[count++].length;
+    if (count <= 1) {
+      queue.shift();
+      return first;
+    }
+    const batch = new Uint8Array(size);
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      batch.set(queue[i], at);
+      at += queue[i].length;
+    }
+    queue.splice(0, count);
+    return batch;
+  }
+
+  #aboveHigh(): void {
+    if (this.#producer && this.#streaming && !this.#producerPaused) {
+      this.#producerPaused = true;
+      callProducer(() => (this.#producer as IPushProducer).pauseProducing());
+    }
+    if (this.#queued > this.#max) {
+      if (this.#onMax === "abort") {
+        log.warn(
+          `Write buffer above its cap of ${this.#max} bytes: aborting the connection`,
+        );
+        this.abortConnection();
+      } else if (!this.#pausedForMax) {
+        this.#pausedForMax = true;
+        this.#paused = true;
+      }
+    }
+  }
+
+  #drained(): void {
+    if (this.#pausedForMax) {
+      this.#pausedForMax = false;
+      this.resumeProducing();
+    }
+    if (this.#producer && this.#streaming && this.#producerPaused) {
+      this.#producerPaused = false;
+      callProducer(() => (this.#producer as IPushProducer).resumeProducing());
+    }
+  }
+
+  #bufferEmpty(): void {
+    if (this.#producer && !this.#streaming && !this.#disconnecting) {
+      // A pull producer is asked for more each time the buffer drains.
+      callProducer(() => this.#producer!.resumeProducing());
+      return;
+    }
+    if (this.#disconnecting) {
+      this.#close(new Failure(new ConnectionDone()));
+    } else if (this.#writeClosing && !this.#writeClosed) {
+      this.#finishWriteClose();
+    }
+  }
+
+  // -- producers -------------------------------------------------------------
+
+  /**
+   * Registers a producer: a streaming (push) one is paused when the write
+   * buffer is above the high-water mark and resumed when it drains; a pull
+   * one is asked for more (`resumeProducing`) each time the buffer drains.
+   *
+   * @throws {Error} if a producer is already registered
+   */
+  registerProducer(
+    producer: IPushProducer | IPullProducer,
+    streaming: boolean,
+  ): void {
+    if (this.#producer) {
+      throw new Error(
+        `Cannot register producer ${producer}: producer ${this.#producer} is already registered`,
+      );
+    }
+    if (this.#closing) {
+      callProducer(() => producer.stopProducing());
+      return;
+    }
+    this.#producer = producer;
+    this.#streaming = streaming;
+    this.#producerPaused = false;
+    if (streaming) {
+      if (this.#queued > this.#high) this.#aboveHigh();
+    } else if (!this.#pumping && this.#queue.length === 0) {
+      callProducer(() => producer.resumeProducing());
+    }
+  }
+
+  /** Unregisters the producer. */
+  unregisterProducer(): void {
+    this.#producer = undefined;
+    this.#producerPaused = false;
+  }
+
+  // -- closing ---------------------------------------------------------------
+
+  /** Sends everything written so far, then closes (`ConnectionDone`). Idempotent. */
+  loseConnection(): void {
+    this.#loseConnection(true);
+  }
+
+  #loseConnection(stopReading: boolean): void {
+    if (this.#disconnecting || this.#closing) return;
+    this.#disconnecting = true;
+    if (stopReading) this.#paused = true;
+    if (this.#pumping || this.#pumpScheduled || this.#queue.length > 0) return;
+    // Close from a microtask: connectionLost never runs inside the caller.
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      if (!this.#closing) this.#close(new Failure(new ConnectionDone()));
+    });
+  }
+
+  /**
+   * Drops the write buffer and closes at once. The reason given to
+   * `connectionLost` is `ConnectionAborted` unless another is passed (the
+   * reactor passes `ConnectionLost` when it aborts at shutdown).
+   */
+  abortConnection(reason: Error = new ConnectionAborted()): void {
+    if (this.#closing) return;
+    this.#disconnecting = true;
+    this.#queue = [];
+    this.#queued = 0;
+    this.#closing = true;
+    queueMicrotask(() => this.#close(new Failure(reason)));
+  }
+
+  /**
+   * Sends everything written so far, then closes the write half
+   * (`conn.closeWrite()`); a half-closeable protocol's `writeConnectionLost`
+   * is then called. Later writes are dropped.
+   */
+  loseWriteConnection(): void {
+    if (this.#writeClosing || this.#disconnecting || this.#closing) return;
+    this.#writeClosing = true;
+    if (!this.#pumping && !this.#pumpScheduled && this.#queue.length === 0) {
+      queueMicrotask(() => {
+        if (!this.#closing && !this.#writeClosed) this.#finishWriteClose();
+      });
+    }
+  }
+
+  #finishWriteClose(): void {
+    this.#writeClosed = true;
+    this.#conn.closeWrite().then(() => {
+      if (this.#closing) return;
+      const p = this.#protocol;
+      if (typeof p.writeConnectionLost === "function") {
+        try {
+          p.writeConnectionLost();
+        } catch (e) {
+          log.err(e, "Unhandled error in writeConnectionLost");
+          this.#close(new Failure(e));
+          return;
+        }
+      }
+      if (this.#readClosed) this.#close(new Failure(new ConnectionDone()));
+    }, (e) => {
+      if (!this.#closing) this.#close(new Failure(writeError(e)));
+    });
+  }
+
+  /**
+   * Closes the socket, waits for the pending read and write to finish, then
+   * tells the protocol (once) and the owner.
+   */
+  #close(reason: Failure): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closing = true;
+    this.#disconnecting = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by Deno (e.g. after a reset): nothing left to release.
+    }
+    this.#resume?.();
+    Promise.allSettled([this.#readDone, this.#pumpDone]).then(() =>
+      this.#lost(reason)
+    );
+  }
+
+  #lost(reason: Failure): void {
+    const producer = this.#producer;
+    this.#producer = undefined;
+    if (producer) callProducer(() => producer.stopProducing());
+    const p = this.#protocol as HalfCloseable & { connected?: boolean };
+    if ("connected" in p) p.connected = false;
+    try {
+      p.connectionLost(reason);
+    } catch (e) {
+      log.err(e, "Unhandled error in connectionLost");
+    }
+    try {
+      this.#callbacks.onClosed?.(reason);
+    } catch (e) {
+      log.err(e, "Unhandled error after connectionLost");
+    }
+  }
+
+  // -- addresses and options -------------------------------------------------
+
+  /** The address of the other side. */
+  getPeer(): IAddress {
+    return this.#peer;
+  }
+
+  /** The address of this side. */
+  getHost(): IAddress {
+    return this.#host;
+  }
+
+  /** Whether Nagle's algorithm is disabled. */
+  getTcpNoDelay(): boolean {
+    return this.#noDelay;
+  }
+
+  /** Disables (`true`) or enables Nagle's algorithm. A no-op where the connection has no such option (TLS). */
+  setTcpNoDelay(enabled: boolean): void {
+    this.#noDelay = enabled;
+    if (this.#tcpOptions && !this.#closing) {
+      (this.#conn as Deno.TcpConn).setNoDelay?.(enabled);
+    }
+  }
+
+  /** Whether TCP keepalive is enabled. */
+  getTcpKeepAlive(): boolean {
+    return this.#keepAlive;
+  }
+
+  /** Enables or disables TCP keepalive. A no-op where the connection has no such option (TLS). */
+  setTcpKeepAlive(enabled: boolean): void {
+    this.#keepAlive = enabled;
+    if (this.#tcpOptions && !this.#closing) {
+      (this.#conn as Deno.TcpConn).setKeepAlive?.(enabled);
+    }
+  }
+
+  /** A readable form for logs. */
+  toString(): string {
+    return `<Connection ${this.#host} -> ${this.#peer}>`;
+  }
+}
+
+function callProducer(f: () => void): void {
+  try {
+    f();
+  } catch (e) {
+    log.err(e, "Unhandled error in a producer");
+  }
+}
+
+/** Maps a failed read to Twisted's reasons. */
+function readError(e: unknown): Error {
+  if (
+    e instanceof Deno.errors.ConnectionReset ||
+    e instanceof Deno.errors.BrokenPipe
+  ) {
+    return new ConnectionLost(
+      `Connection to the other side was lost: ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+  if (e instanceof Deno.errors.UnexpectedEof) {
+    return new ConnectionDone(undefined, { cause: e });
+  }
+  return new ConnectionLost(
+    `Connection lost while reading: ${(e as Error)?.message ?? e}`,
+    { cause: e },
+  );
+}
+
+/** Maps a failed write to Twisted's reasons. */
+function writeError(e: unknown): Error {
+  return new ConnectionLost(
+    `Connection lost while writing: ${(e as Error)?.message ?? e}`,
+    { cause: e },
+  );
+}

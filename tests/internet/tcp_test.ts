@@ -1,0 +1,876 @@
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertLessOrEqual,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import { Reactor } from "../../src/internet/reactor.ts";
+import {
+  ClientFactory,
+  Factory,
+  Protocol,
+} from "../../src/internet/protocol.ts";
+import type { Failure } from "../../src/internet/failure.ts";
+import { Clock } from "../../src/internet/_clock.ts";
+import type { DelayedCall } from "../../src/internet/base.ts";
+import type {
+  IConnector,
+  IPushProducer,
+} from "../../src/internet/interfaces.ts";
+import { IPv4Address, IPv6Address } from "../../src/internet/address.ts";
+import {
+  CannotListenError,
+  ConnectionAborted,
+  ConnectionClosed,
+  ConnectionDone,
+  ConnectionLost,
+  ConnectionRefusedError,
+  TimeoutError,
+  UserError,
+} from "../../src/internet/error.ts";
+import { log } from "../../src/logger.ts";
+import type { Port } from "../../src/internet/tcp.ts";
+import { decode, DENO, denoFlags, encode, withTimeout } from "../_helpers.ts";
+
+const portOf = (port: { getHost(): unknown }): number =>
+  (port.getHost() as IPv4Address).port;
+
+/** A protocol that records everything that happens to it. */
+class Recorder extends Protocol {
+  events: string[] = [];
+  received: Uint8Array[] = [];
+  reason: Failure | undefined;
+  readonly made = Promise.withResolvers<void>();
+  readonly lost = Promise.withResolvers<Failure>();
+
+  override connectionMade(): void {
+    this.events.push("connectionMade");
+    this.made.resolve();
+  }
+
+  override dataReceived(data: Uint8Array): void {
+    if (this.events.at(-1) !== "dataReceived") this.events.push("dataReceived");
+    this.received.push(data);
+  }
+
+  override connectionLost(reason: Failure): void {
+    this.events.push("connectionLost");
+    this.reason = reason;
+    this.lost.resolve(reason);
+  }
+
+  text(): string {
+    return this.received.map(decode).join("");
+  }
+}
+
+class Echo extends Protocol {
+  override dataReceived(data: Uint8Array): void {
+    this.transport.write(data);
+  }
+}
+
+/** A factory that remembers the protocols it builds and its start/stop calls. */
+class RecordingFactory<P extends Protocol> extends ClientFactory {
+  built: P[] = [];
+  calls: string[] = [];
+  failed = Promise.withResolvers<Failure>();
+  lostReason = Promise.withResolvers<Failure>();
+  readonly #make: () => P;
+
+  constructor(make: () => P) {
+    super();
+    this.#make = make;
+    this.noisy = false;
+  }
+
+  override buildProtocol(): P {
+    const p = this.#make();
+    p.factory = this;
+    this.built.push(p);
+    return p;
+  }
+
+  override startFactory(): void {
+    this.calls.push("startFactory");
+  }
+
+  override stopFactory(): void {
+    this.calls.push("stopFactory");
+  }
+
+  override clientConnectionFailed(_c: IConnector, reason: Failure): void {
+    this.calls.push("clientConnectionFailed");
+    this.failed.resolve(reason);
+  }
+
+  override clientConnectionLost(_c: IConnector, reason: Failure): void {
+    this.calls.push("clientConnectionLost");
+    this.lostReason.resolve(reason);
+  }
+}
+
+async function freePort(): Promise<number> {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return await Promise.resolve(port);
+}
+
+Deno.test("TCP: call order from factory start to stop, with connectionLost once and ConnectionDone", async () => {
+  const reactor = new Reactor();
+  const serverFactory = new RecordingFactory(() => new Recorder());
+  const port = reactor.listenTCP(0, serverFactory, { interface: "127.0.0.1" });
+  assertEquals(serverFactory.calls, ["startFactory"]);
+  const clientFactory = new RecordingFactory(() => new Recorder());
+  reactor.connectTCP("127.0.0.1", portOf(port), clientFactory);
+  assertEquals(clientFactory.calls, ["startFactory"]);
+  const client = await withTimeout(
+    waitFor(() => clientFactory.built[0]?.connected && clientFactory.built[0]),
+    5000,
+    "client connectionMade",
+  );
+  client.transport.write("hello");
+  await waitFor(() =>
+    serverFactory.built[0]?.received.length ? true : undefined
+  );
+  const server = serverFactory.built[0];
+  client.transport.loseConnection();
+  client.transport.loseConnection(); // idempotent
+  const [serverReason, clientReason] = await withTimeout(
+    Promise.all([server.lost.promise, client.lost.promise]),
+    5000,
+    "both sides' connectionLost",
+  );
+  assert(clientReason.check(ConnectionDone), `client: ${clientReason}`);
+  assert(serverReason.check(ConnectionDone), `server: ${serverReason}`);
+  assertEquals(server.events, [
+    "connectionMade",
+    "dataReceived",
+    "connectionLost",
+  ]);
+  assertEquals(client.events, ["connectionMade", "connectionLost"]);
+  assertEquals(server.text(), "hello");
+  assertEquals(client.connected, false);
+  await clientFactory.lostReason.promise;
+  assertEquals(clientFactory.calls, [
+    "startFactory",
+    "clientConnectionLost",
+    "stopFactory",
+  ]);
+  await port.stopListening();
+  assertEquals(serverFactory.calls, ["startFactory", "stopFactory"]);
+});
+
+/** Polls `f` (each macrotask) until it returns something, for at most 5 s. */
+async function waitFor<T>(
+  f: () => T | undefined | false,
+  ms = 5000,
+): Promise<T> {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (performance.now() > deadline) {
+      throw new Error("Timed out waiting for a condition");
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+async function connectedPair<S extends Protocol, C extends Protocol>(
+  reactor: Reactor,
+  makeServer: () => S,
+  makeClient: () => C,
+  host = "127.0.0.1",
+): Promise<
+  {
+    server: S;
+    client: C;
+    port: Port;
+    serverFactory: RecordingFactory<S>;
+    clientFactory: RecordingFactory<C>;
+  }
+> {
+  const serverFactory = new RecordingFactory(makeServer);
+  const port = reactor.listenTCP(0, serverFactory, { interface: host }) as Port;
+  const clientFactory = new RecordingFactory(makeClient);
+  reactor.connectTCP(host, portOf(port), clientFactory);
+  const made = <P extends Protocol>(p: P | undefined): P | undefined =>
+    p &&
+      (p instanceof Recorder
+        ? p.events.includes("connectionMade")
+        : p.connected)
+      ? p
+      : undefined;
+  const client = await waitFor(() => made(clientFactory.built[0]));
+  const server = await waitFor(() => made(serverFactory.built[0]));
+  return { server, client, port, serverFactory, clientFactory };
+}
+
+Deno.test("TCP: abortConnection reports ConnectionAborted locally and a closed connection remotely", async () => {
+  const reactor = new Reactor();
+  const { server, client, port } = await connectedPair(
+    reactor,
+    () => new Recorder(),
+    () => new Recorder(),
+  );
+  client.transport.write("this is dropped or sent, but never waited for");
+  client.transport.abortConnection();
+  const [clientReason, serverReason] = await withTimeout(
+    Promise.all([client.lost.promise, server.lost.promise]),
+    5000,
+    "connectionLost after abort",
+  );
+  assert(clientReason.check(ConnectionAborted));
+  assert(serverReason.check(ConnectionClosed));
+  assertEquals(client.events.filter((e) => e === "connectionLost").length, 1);
+  await port.stopListening();
+});
+
+Deno.test("TCP: a peer reset during a write reaches connectionLost as ConnectionLost", async () => {
+  // Deno reports a reset seen by a pending read() as end of stream (null);
+  // a write in progress sees it as a reset or broken pipe.
+  const reactor = new Reactor();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const factory = new RecordingFactory(() => new Recorder());
+  reactor.connectTCP(
+    "127.0.0.1",
+    (listener.addr as Deno.NetAddr).port,
+    factory,
+  );
+  const raw = await listener.accept();
+  const client = await waitFor(() =>
+    factory.built[0]?.connected && factory.built[0]
+  );
+  client.transport.write(new Uint8Array(16 * 1024 * 1024).fill(7)); // far more than the socket buffers hold
+  // Read one byte so the rest is known to sit unread in the kernel: closing
+  // with unread data sends a reset.
+  await raw.read(new Uint8Array(1));
+  raw.close();
+  const reason = await withTimeout(
+    client.lost.promise,
+    5000,
+    "connectionLost after reset",
+  );
+  assert(reason.check(ConnectionLost), `got ${reason}`);
+  listener.close();
+});
+
+/** A pattern of bytes: byte i of the stream is (i * 7 + (i >> 13)) & 0xff. */
+function fillPattern(buf: Uint8Array, offset: number): void {
+  for (let i = 0; i < buf.length; i++) {
+    buf[i] = ((offset + i) * 7 + ((offset + i) >> 13)) & 0xff;
+  }
+}
+
+Deno.test("TCP: 64 MiB echoed and checked byte for byte, with a streaming producer", async () => {
+  const TOTAL = 64 * 1024 * 1024;
+  const CHUNK = 256 * 1024;
+  const reactor = new Reactor();
+  class Sender extends Recorder implements IPushProducer {
+    sent = 0;
+    paused = false;
+    checked = 0;
+    mismatch = -1;
+    maxBuffered = 0;
+    done = Promise.withResolvers<void>();
+    expected = new Uint8Array(0);
+    override connectionMade(): void {
+      super.connectionMade();
+      this.transport.registerProducer(this, true);
+      this.#produce();
+    }
+    #produce(): void {
+      while (!this.paused && this.sent < TOTAL) {
+        const chunk = new Uint8Array(Math.min(CHUNK, TOTAL - this.sent));
+        fillPattern(chunk, this.sent);
+        this.sent += chunk.length;
+        this.transport.write(chunk);
+        const transport = this.transport as unknown as {
+          getWriteBufferSize(): number;
+        };
+        this.maxBuffered = Math.max(
+          this.maxBuffered,
+          transport.getWriteBufferSize(),
+        );
+      }
+      if (this.sent >= TOTAL) this.transport.unregisterProducer();
+    }
+    pauseProducing(): void {
+      this.paused = true;
+    }
+    resumeProducing(): void {
+      this.paused = false;
+      queueMicrotask(() => this.#produce());
+    }
+    stopProducing(): void {
+      this.paused = true;
+    }
+    override dataReceived(data: Uint8Array): void {
+      if (this.expected.length < data.length) {
+        this.expected = new Uint8Array(data.length);
+      }
+      const want = this.expected.subarray(0, data.length);
+      fillPattern(want, this.checked);
+      if (this.mismatch < 0) {
+        for (let i = 0; i < data.length; i++) {
+          if (data[i] !== want[i]) {
+            this.mismatch = this.checked + i;
+            break;
+          }
+        }
+      }
+      this.checked += data.length;
+      if (this.checked >= TOTAL) this.done.resolve();
+    }
+  }
+  const { client, port } = await connectedPair(
+    reactor,
+    () => new Echo(),
+    () => new Sender(),
+  );
+  await withTimeout(client.done.promise, 60_000, "64 MiB to come back");
+  assertEquals(client.mismatch, -1);
+  assertEquals(client.checked, TOTAL);
+  // The producer was paused: the buffer never held more than the high-water
+  // mark plus one chunk.
+  assertLessOrEqual(client.maxBuffered, 65_536 + CHUNK);
+  client.transport.loseConnection();
+  await client.lost.promise;
+  await port.stopListening();
+});
+
+Deno.test("TCP: many small writes arrive in order", async () => {
+  const reactor = new Reactor();
+  const { server, client, port } = await connectedPair(
+    reactor,
+    () => new Recorder(),
+    () => new Recorder(),
+  );
+  const expected: string[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const s = `${i},`;
+    expected.push(s);
+    if (i % 3 === 0) {
+      client.transport.writeSequence([s.slice(0, 1), s.slice(1)]);
+    } else client.transport.write(encode(s));
+  }
+  client.transport.loseConnection();
+  await withTimeout(server.lost.promise, 5000, "server connectionLost");
+  assertEquals(server.text(), expected.join(""));
+  await port.stopListening();
+});
+
+Deno.test("TCP: half-close both ways with half-closeable protocols", async () => {
+  const reactor = new Reactor();
+  class HalfServer extends Recorder {
+    override dataReceived(data: Uint8Array): void {
+      super.dataReceived(data);
+    }
+    readConnectionLost(): void {
+      this.events.push("readConnectionLost");
+      // The peer finished sending: answer, then close.
+      this.transport.write(`got ${this.text()}`);
+      this.transport.loseConnection();
+    }
+    writeConnectionLost(): void {
+      this.events.push("writeConnectionLost");
+    }
+  }
+  class HalfClient extends Recorder {
+    override connectionMade(): void {
+      super.connectionMade();
+      this.transport.write("request");
+      this.transport.loseWriteConnection();
+      this.transport.write("dropped after the half-close");
+    }
+    readConnectionLost(): void {
+      this.events.push("readConnectionLost");
+    }
+    writeConnectionLost(): void {
+      this.events.push("writeConnectionLost");
+    }
+  }
+  const { server, client, port } = await connectedPair(
+    reactor,
+    () => new HalfServer(),
+    () => new HalfClient(),
+  );
+  const [s, c] = await withTimeout(
+    Promise.all([server.lost.promise, client.lost.promise]),
+    5000,
+    "both closed",
+  );
+  assert(s.check(ConnectionDone), `server: ${s}`);
+  assert(c.check(ConnectionDone), `client: ${c}`);
+  assertEquals(server.text(), "request");
+  assertEquals(client.text(), "got request");
+  assertEquals(server.events, [
+    "connectionMade",
+    "dataReceived",
+    "readConnectionLost",
+    "connectionLost",
+  ]);
+  assertEquals(client.events, [
+    "connectionMade",
+    "writeConnectionLost",
+    "dataReceived",
+    "readConnectionLost",
+    "connectionLost",
+  ]);
+  await port.stopListening();
+});
+
+Deno.test("TCP: a protocol that is not half-closeable still sends its answer when the peer half-closes", async () => {
+  const reactor = new Reactor();
+  class Answer extends Recorder {
+    override dataReceived(data: Uint8Array): void {
+      super.dataReceived(data);
+      this.transport.write(new Uint8Array(1024 * 1024).fill(1)); // more than one write's worth
+    }
+  }
+  const { server, port } = await connectedPair(
+    reactor,
+    () => new Answer(),
+    () => new Recorder(),
+  );
+  const raw = await Deno.connect({ hostname: "127.0.0.1", port: portOf(port) });
+  raw.write(encode("question"));
+  await raw.closeWrite();
+  let total = 0;
+  const buf = new Uint8Array(65536);
+  for (let n = await raw.read(buf); n !== null; n = await raw.read(buf)) {
+    total += n;
+  }
+  raw.close();
+  assertEquals(total, 1024 * 1024);
+  server.transport.loseConnection();
+  await port.stopListening();
+});
+
+Deno.test("TCP: a slow reader pauses a streaming producer and memory stays bounded", async () => {
+  const reactor = new Reactor();
+  const CHUNK = 16 * 1024;
+  const TOTAL = 32 * 1024 * 1024;
+  class Producer extends Recorder implements IPushProducer {
+    sent = 0;
+    paused = false;
+    pauses = 0;
+    maxBuffered = 0;
+    override connectionMade(): void {
+      super.connectionMade();
+      this.transport.registerProducer(this, true);
+      this.resumeProducing();
+    }
+    pauseProducing(): void {
+      this.paused = true;
+      this.pauses++;
+    }
+    resumeProducing(): void {
+      this.paused = false;
+      while (!this.paused && this.sent < TOTAL) {
+        this.transport.write(new Uint8Array(CHUNK));
+        this.sent += CHUNK;
+        const t = this.transport as unknown as { getWriteBufferSize(): number };
+        this.maxBuffered = Math.max(this.maxBuffered, t.getWriteBufferSize());
+      }
+      if (this.sent >= TOTAL) {
+        this.transport.unregisterProducer();
+        this.transport.loseConnection();
+      }
+    }
+    stopProducing(): void {
+      this.paused = true;
+    }
+  }
+  /** Reads slowly: pauses after every chunk and resumes a turn later. */
+  class SlowReader extends Recorder {
+    count = 0;
+    override dataReceived(data: Uint8Array): void {
+      this.count += data.length;
+      this.transport.pauseProducing();
+      reactor.callLater(0, () => this.transport.resumeProducing());
+    }
+  }
+  const { server, client, port } = await connectedPair(
+    reactor,
+    () => new Producer(),
+    () => new SlowReader(),
+  );
+  await withTimeout(client.lost.promise, 60_000, "the whole stream");
+  assertEquals(client.count, TOTAL);
+  assert(server.pauses > 0, "the producer was never paused");
+  assertLessOrEqual(server.maxBuffered, 65_536 + CHUNK);
+  await port.stopListening();
+});
+
+Deno.test("TCP: pauseProducing stops dataReceived until resumeProducing", async () => {
+  const reactor = new Reactor();
+  const { server, client, port } = await connectedPair(
+    reactor,
+    () => new Recorder(),
+    () => new Recorder(),
+  );
+  server.transport.pauseProducing();
+  client.transport.write("while paused");
+  // Give the bytes time to arrive; none may be delivered while paused.
+  await new Promise<void>((r) => reactor.callLater(0.05, () => r()));
+  assertEquals(server.received.length, 0);
+  server.transport.resumeProducing();
+  await waitFor(() => server.text() === "while paused");
+  client.transport.loseConnection();
+  await server.lost.promise;
+  await port.stopListening();
+});
+
+Deno.test("TCP: connection refused reaches clientConnectionFailed", async () => {
+  const reactor = new Reactor();
+  const factory = new RecordingFactory(() => new Recorder());
+  reactor.connectTCP("127.0.0.1", await freePort(), factory);
+  const reason = await withTimeout(
+    factory.failed.promise,
+    5000,
+    "clientConnectionFailed",
+  );
+  assert(reason.check(ConnectionRefusedError), `got ${reason}`);
+  assertEquals(factory.calls, [
+    "startFactory",
+    "clientConnectionFailed",
+    "stopFactory",
+  ]);
+});
+
+/** A reactor whose timed calls run on a `Clock`, so timeouts can be forced. */
+class ClockedReactor extends Reactor {
+  clock = new Clock();
+  override callLater<A extends unknown[]>(
+    delay: number,
+    f: (...args: A) => unknown,
+    ...args: A
+  ): DelayedCall {
+    return this.clock.callLater(delay, f, ...args);
+  }
+}
+
+Deno.test("TCP: the connect timeout fails the attempt with TimeoutError", async () => {
+  const reactor = new ClockedReactor();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const factory = new RecordingFactory(() => new Recorder());
+  reactor.connectTCP(
+    "127.0.0.1",
+    (listener.addr as Deno.NetAddr).port,
+    factory,
+    { timeout: 5 },
+  );
+  reactor.clock.advance(4.9);
+  assertEquals(factory.calls, ["startFactory"]);
+  reactor.clock.advance(0.1);
+  const reason = await factory.failed.promise;
+  assert(reason.check(TimeoutError), `got ${reason}`);
+  // The late connection is closed when it completes.
+  const raw = await listener.accept();
+  assertEquals(await raw.read(new Uint8Array(1)), null);
+  raw.close();
+  listener.close();
+  assertEquals(factory.built.length, 0);
+});
+
+Deno.test("TCP: stopConnecting fails the attempt with UserError; bindAddress is refused clearly", async () => {
+  const reactor = new Reactor();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const factory = new RecordingFactory(() => new Recorder());
+  const connector = reactor.connectTCP("127.0.0.1", port, factory);
+  connector.stopConnecting();
+  const reason = await factory.failed.promise;
+  assert(reason.check(UserError));
+  (await listener.accept()).close();
+  listener.close();
+  const err = assertThrows(
+    () =>
+      reactor.connectTCP("127.0.0.1", port, factory, {
+        bindAddress: ["127.0.0.1", 0],
+      }),
+    TypeError,
+  );
+  assertStringIncludes(
+    err.message,
+    "Deno.connect does not support binding a local address",
+  );
+});
+
+Deno.test("TCP: a port in use and a bad interface raise CannotListenError", () => {
+  const reactor = new Reactor();
+  const factory = Factory.forProtocol(Echo);
+  factory.noisy = false;
+  const port = reactor.listenTCP(0, factory, { interface: "127.0.0.1" });
+  const err = assertThrows(
+    () => reactor.listenTCP(portOf(port), factory, { interface: "127.0.0.1" }),
+    CannotListenError,
+  );
+  assertStringIncludes(
+    err.message,
+    `"127.0.0.1:${portOf(port)}": address in use`,
+  );
+  assertThrows(
+    () => reactor.listenTCP(0, factory, { interface: "192.0.2.1" }),
+    CannotListenError,
+  );
+  assertThrows(() => reactor.listenTCP(70000, factory), RangeError);
+  return port.stopListening().asPromise();
+});
+
+Deno.test("TCP: port 0 picks a free port and getHost tells it", async () => {
+  const reactor = new Reactor();
+  const factory = Factory.forProtocol(Echo);
+  factory.noisy = false;
+  const port = reactor.listenTCP(0, factory, { interface: "127.0.0.1" });
+  const host = port.getHost();
+  assertInstanceOf(host, IPv4Address);
+  assertEquals(host.host, "127.0.0.1");
+  assert(host.port > 0);
+  await port.stopListening();
+});
+
+Deno.test("TCP: echo over IPv6 ::1", async () => {
+  const reactor = new Reactor();
+  let port: Port;
+  try {
+    port = reactor.listenTCP(0, Factory.forProtocol(Echo), {
+      interface: "::1",
+    }) as Port;
+  } catch (e) {
+    // deno-lint-ignore no-console
+    console.log(
+      `skipped: IPv6 loopback unavailable here (${(e as Error).message})`,
+    );
+    return;
+  }
+  assertInstanceOf(port.getHost(), IPv6Address);
+  const factory = new RecordingFactory(() => new Recorder());
+  reactor.connectTCP("::1", portOf(port), factory);
+  const client = await waitFor(() =>
+    factory.built[0]?.connected && factory.built[0]
+  );
+  assertInstanceOf(client.transport.getPeer(), IPv6Address);
+  client.transport.write("over v6");
+  await waitFor(() => client.text() === "over v6");
+  client.transport.loseConnection();
+  await client.lost.promise;
+  await port.stopListening();
+});
+
+Deno.test("TCP: stopListening fires once the port is closed, and new connections are refused", async () => {
+  const reactor = new Reactor();
+  const factory = new RecordingFactory(() => new Recorder());
+  const port = reactor.listenTCP(0, factory, { interface: "127.0.0.1" });
+  const number = portOf(port);
+  let fired = false;
+  const d = port.stopListening().addCallback(() => {
+    fired = true;
+  });
+  assertEquals(fired, false);
+  await d;
+  assertEquals(factory.calls, ["startFactory", "stopFactory"]);
+  const client = new RecordingFactory(() => new Recorder());
+  reactor.connectTCP("127.0.0.1", number, client);
+  assert((await client.failed.promise).check(ConnectionRefusedError));
+});
+
+Deno.test("TCP: 1,000 concurrent connections echo at once", async () => {
+  const reactor = new Reactor();
+  const serverFactory = Factory.forProtocol(Echo);
+  serverFactory.noisy = false;
+  const port = reactor.listenTCP(0, serverFactory, { interface: "127.0.0.1" });
+  const N = 1000;
+  const factory = new RecordingFactory(() => {
+    const p = new Recorder();
+    p.connectionMade = () =>
+      p.transport.write(`client ${factory.built.indexOf(p)}`);
+    return p;
+  });
+  for (let i = 0; i < N; i++) {
+    reactor.connectTCP("127.0.0.1", portOf(port), factory);
+  }
+  await withTimeout(
+    waitFor(
+      () =>
+        factory.built.length === N &&
+        factory.built.every((p, i) => p.text() === `client ${i}`),
+      30_000,
+    ),
+    30_000,
+    "1,000 echoes",
+  );
+  for (const p of factory.built) p.transport.loseConnection();
+  await withTimeout(
+    Promise.all(factory.built.map((p) => p.lost.promise)),
+    10_000,
+    "1,000 closes",
+  );
+  await port.stopListening();
+});
+
+Deno.test("TCP: an exception in dataReceived drops only that connection, with the error as the reason", async () => {
+  using logs = log.capture();
+  const reactor = new Reactor();
+  class Fragile extends Recorder {
+    override dataReceived(data: Uint8Array): void {
+      super.dataReceived(data);
+      if (decode(data).includes("boom")) {
+        throw new RangeError("boom in dataReceived");
+      }
+      this.transport.write(data);
+    }
+  }
+  const serverFactory = new RecordingFactory(() => new Fragile());
+  const port = reactor.listenTCP(0, serverFactory, { interface: "127.0.0.1" });
+  const factory = new RecordingFactory(() => new Recorder());
+  reactor.connectTCP("127.0.0.1", portOf(port), factory);
+  reactor.connectTCP("127.0.0.1", portOf(port), factory);
+  const [a, b] = await waitFor(() =>
+    factory.built.length === 2 && factory.built.every((p) => p.connected) &&
+    factory.built
+  );
+  a.transport.write("boom");
+  const serverReason = await withTimeout(
+    waitFor(() => serverFactory.built.find((p) => p.reason)?.reason),
+    5000,
+    "the failing connection to close",
+  );
+  assertInstanceOf(serverReason.value, RangeError);
+  await a.lost.promise;
+  b.transport.write("still alive");
+  await waitFor(() => b.text() === "still alive");
+  assertEquals(logs.flushErrors(RangeError).length, 1);
+  b.transport.loseConnection();
+  await b.lost.promise;
+  await port.stopListening();
+});
+
+Deno.test("TCP: an exception in connectionMade is logged and drops the connection", async () => {
+  using logs = log.capture();
+  const reactor = new Reactor();
+  class Broken extends Recorder {
+    override connectionMade(): void {
+      throw new SyntaxError("broken connectionMade");
+    }
+  }
+  const serverFactory = new RecordingFactory(() => new Broken());
+  const port = reactor.listenTCP(0, serverFactory, { interface: "127.0.0.1" });
+  const factory = new RecordingFactory(() => new Recorder());
+  reactor.connectTCP("127.0.0.1", portOf(port), factory);
+  const server = await waitFor(() => serverFactory.built[0]);
+  const reason = await withTimeout(
+    server.lost.promise,
+    5000,
+    "server connectionLost",
+  );
+  assertInstanceOf(reason.value, SyntaxError);
+  await withTimeout(factory.lostReason.promise, 5000, "client connection lost");
+  assertEquals(logs.flushErrors(SyntaxError).length, 1);
+  await port.stopListening();
+});
+
+Deno.test("TCP: a write buffer cap with onMax 'abort' aborts a connection whose peer does not read", async () => {
+  using _logs = log.capture();
+  const reactor = new Reactor();
+  const { server, port } = await connectedPair(
+    reactor,
+    () => new Recorder(),
+    () => new Recorder(),
+  );
+  const transport = server.transport as unknown as {
+    setWriteBufferLimits(
+      l: { high: number; low: number; max: number; onMax: string },
+    ): void;
+  };
+  transport.setWriteBufferLimits({
+    high: 1024,
+    low: 512,
+    max: 4096,
+    onMax: "abort",
+  });
+  server.transport.write(new Uint8Array(8192));
+  const reason = await withTimeout(
+    server.lost.promise,
+    5000,
+    "abort at the cap",
+  );
+  assert(reason.check(ConnectionAborted));
+  await port.stopListening();
+});
+
+Deno.test("TCP: reactor.stop() closes ports, flushes what connections wrote and lets run() finish", async () => {
+  const reactor = new Reactor();
+  const serverFactory = new RecordingFactory(() => new Recorder());
+  const port = reactor.listenTCP(0, serverFactory, { interface: "127.0.0.1" });
+  const running = reactor.run();
+  // The peer is not on this reactor, so it keeps reading during the shutdown.
+  const raw = await Deno.connect({ hostname: "127.0.0.1", port: portOf(port) });
+  const server = await waitFor(() =>
+    serverFactory.built[0]?.connected && serverFactory.built[0]
+  );
+  server.transport.write(new Uint8Array(4 * 1024 * 1024).fill(3));
+  reactor.stop();
+  let total = 0;
+  const buf = new Uint8Array(65536);
+  for (let n = await raw.read(buf); n !== null; n = await raw.read(buf)) {
+    total += n;
+  }
+  raw.close();
+  await withTimeout(running, 10_000, "the reactor to stop");
+  assertEquals(total, 4 * 1024 * 1024);
+  assert(server.reason?.check(ConnectionDone), `server: ${server.reason}`);
+  assertEquals(serverFactory.calls, ["startFactory", "stopFactory"]);
+  assertEquals(reactor.running, false);
+});
+
+Deno.test("TCP: at shutdown, a connection that cannot flush in time is aborted with ConnectionLost", async () => {
+  const reactor = new Reactor();
+  reactor.shutdownTimeout = 0.05;
+  const serverFactory = new RecordingFactory(() => new Recorder());
+  const port = reactor.listenTCP(0, serverFactory, { interface: "127.0.0.1" });
+  const running = reactor.run();
+  const raw = await Deno.connect({ hostname: "127.0.0.1", port: portOf(port) });
+  const server = await waitFor(() =>
+    serverFactory.built[0]?.connected && serverFactory.built[0]
+  );
+  server.transport.write(new Uint8Array(32 * 1024 * 1024)); // the peer never reads
+  reactor.stop();
+  await withTimeout(running, 10_000, "the reactor to stop");
+  assert(server.reason?.check(ConnectionLost), `server: ${server.reason}`);
+  raw.close();
+});
+
+async function runFixture(
+  name: string,
+  permissions: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(DENO, {
+    args: ["run", ...denoFlags(), ...permissions, `tests/fixtures/${name}`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: decode(out.stdout),
+    stderr: decode(out.stderr),
+  };
+}
+
+Deno.test("TCP: without --allow-net, listenTCP names the flag to add", async () => {
+  const { stdout } = await runFixture("tcp_listen_noperm.ts", []);
+  assertStringIncludes(stdout, "CannotListenError");
+  assertStringIncludes(stdout, "run again with --allow-net=127.0.0.1");
+});
+
+Deno.test("TCP: without --allow-net, connectTCP fails through clientConnectionFailed naming the flag", async () => {
+  const { stdout, code } = await runFixture("tcp_connect_noperm.ts", []);
+  assertEquals(code, 0);
+  assertStringIncludes(stdout, "clientConnectionFailed");
+  assertStringIncludes(stdout, "run again with --allow-net=127.0.0.1:9");
+});
