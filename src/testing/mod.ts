@@ -1,7 +1,28 @@
 /**
  * Test helpers for protocols and reactors (`twisted.internet.testing`):
- * in-memory transports, a recording reactor, and loopback pumping. Nothing here
- * touches the network.
+ * in-memory transports and deterministic time. Nothing here touches the
+ * network.
+ *
+ * @example Testing a protocol with StringTransport and Clock
+ * ```ts
+ * import { Clock, Protocol } from "@twist/twist";
+ * import { StringTransport } from "@twist/twist/testing";
+ * import { assert } from "@std/assert";
+ *
+ * class Idle extends Protocol {
+ *   clock = new Clock();
+ *   override connectionMade(): void {
+ *     this.clock.callLater(60, () => this.transport.loseConnection());
+ *   }
+ * }
+ * const p = new Idle();
+ * const transport = new StringTransport();
+ * p.makeConnection(transport);
+ * p.clock.advance(60);
+ * assert(transport.disconnecting);
+ * ```
  *
  * @module
  */
+export * from "./string_transport.ts";
+export { Clock } from "../internet/_clock.ts";
