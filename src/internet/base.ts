@@ -21,6 +21,8 @@ import {
   ReactorNotRunning,
 } from "./error.ts";
 import { TimerHeap } from "./_timer_heap.ts";
+
+export { type HeapEntry, TimerHeap } from "./_timer_heap.ts";
 import { reportUnhandledDeferreds } from "./defer.ts";
 import { log } from "../logger.ts";
 import { setImmediate } from "node:timers";
@@ -61,13 +63,13 @@ export class DelayedCall implements IDelayedCall {
   /** The deadline, in the scheduler's seconds. */
   time: number;
   /** Tie-break order among equal deadlines (kept by the heap). */
-  seq = 0;
+  seq: number = 0;
   /** Position in the heap; -1 when not in it. */
-  heapIndex = -1;
+  heapIndex: number = -1;
   /** Whether the call has run. */
-  called = false;
+  called: boolean = false;
   /** Whether the call was cancelled. */
-  cancelled = false;
+  cancelled: boolean = false;
   /** The function to call. */
   readonly f: (...args: never[]) => unknown;
   /** Its arguments. */

@@ -24,6 +24,7 @@ import { log } from "../logger.ts";
  * ```
  */
 export class AlreadyCalledError extends Error {
+  /** The error's name. */
   override name = "AlreadyCalledError";
   /** Creates the error. */
   constructor(
@@ -50,6 +51,7 @@ export class AlreadyCalledError extends Error {
  * ```
  */
 export class CancelledError extends Error {
+  /** The error's name. */
   override name = "CancelledError";
   /** Creates the error. */
   constructor(message = "Deferred was cancelled", options?: ErrorOptions) {
@@ -656,6 +658,7 @@ export function ensureDeferred<T>(
  * ```
  */
 export class FirstError extends Error {
+  /** The error's name. */
   override name = "FirstError";
   /** The failure of the Deferred that failed. */
   readonly subFailure: Failure;
@@ -784,9 +787,19 @@ export function gatherResults<T>(
 }
 
 /**
- * The base of `DeferredLock` and `DeferredSemaphore`.
+ * The base of `DeferredLock` and `DeferredSemaphore`: `acquire`, `release`,
+ * and `run` to do something while holding it.
+ *
+ * @example
+ * ```ts
+ * import { type ConcurrencyPrimitive, DeferredLock } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const guard: ConcurrencyPrimitive = new DeferredLock();
+ * assertEquals(await guard.run(() => "done"), "done");
+ * ```
  */
-abstract class ConcurrencyPrimitive {
+export abstract class ConcurrencyPrimitive {
   /** The Deferreds waiting to acquire, in order. */
   readonly waiting: Deferred<this>[] = [];
 
@@ -812,6 +825,7 @@ abstract class ConcurrencyPrimitive {
     ) as Deferred<R>;
   }
 
+  /** Removes a cancelled waiter from the queue. */
   protected cancelAcquire(d: Deferred<this>): void {
     const i = this.waiting.indexOf(d);
     if (i >= 0) this.waiting.splice(i, 1);
@@ -951,6 +965,7 @@ export class DeferredSemaphore extends ConcurrencyPrimitive {
  * ```
  */
 export class QueueOverflow extends Error {
+  /** The error's name. */
   override name = "QueueOverflow";
   /** Creates the error. */
   constructor(message = "Queue is full", options?: ErrorOptions) {
@@ -972,6 +987,7 @@ export class QueueOverflow extends Error {
  * ```
  */
 export class QueueUnderflow extends Error {
+  /** The error's name. */
   override name = "QueueUnderflow";
   /** Creates the error. */
   constructor(

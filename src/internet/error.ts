@@ -29,6 +29,7 @@
  * ```
  */
 export class ConnectError extends Error {
+  /** The error's name. */
   override name = "ConnectError";
   /** Creates the error; `message` says what happened. */
   constructor(
@@ -51,6 +52,7 @@ export class ConnectError extends Error {
  * ```
  */
 export class ConnectBindError extends ConnectError {
+  /** The error's name. */
   override name = "ConnectBindError";
   /** Creates the error. */
   constructor(
@@ -74,6 +76,7 @@ export class ConnectBindError extends ConnectError {
  * ```
  */
 export class DNSLookupError extends ConnectError {
+  /** The error's name. */
   override name = "DNSLookupError";
   /** Creates the error. */
   constructor(message = "DNS lookup failed", options?: ErrorOptions) {
@@ -93,6 +96,7 @@ export class DNSLookupError extends ConnectError {
  * ```
  */
 export class NoRouteError extends ConnectError {
+  /** The error's name. */
   override name = "NoRouteError";
   /** Creates the error. */
   constructor(message = "No route to host", options?: ErrorOptions) {
@@ -112,6 +116,7 @@ export class NoRouteError extends ConnectError {
  * ```
  */
 export class ConnectionRefusedError extends ConnectError {
+  /** The error's name. */
   override name = "ConnectionRefusedError";
   /** Creates the error. */
   constructor(
@@ -134,6 +139,7 @@ export class ConnectionRefusedError extends ConnectError {
  * ```
  */
 export class TCPTimedOutError extends ConnectError {
+  /** The error's name. */
   override name = "TCPTimedOutError";
   /** Creates the error. */
   constructor(message = "TCP connection timed out", options?: ErrorOptions) {
@@ -154,6 +160,7 @@ export class TCPTimedOutError extends ConnectError {
  * ```
  */
 export class TimeoutError extends ConnectError {
+  /** The error's name. */
   override name = "TimeoutError";
   /** Creates the error. */
   constructor(
@@ -176,6 +183,7 @@ export class TimeoutError extends ConnectError {
  * ```
  */
 export class UserError extends ConnectError {
+  /** The error's name. */
   override name = "UserError";
   /** Creates the error. */
   constructor(message = "User aborted connection", options?: ErrorOptions) {
@@ -195,6 +203,7 @@ export class UserError extends ConnectError {
  * ```
  */
 export class ConnectionClosed extends Error {
+  /** The error's name. */
   override name = "ConnectionClosed";
   /** Creates the error. */
   constructor(message = "Connection was closed", options?: ErrorOptions) {
@@ -214,6 +223,7 @@ export class ConnectionClosed extends Error {
  * ```
  */
 export class ConnectionDone extends ConnectionClosed {
+  /** The error's name. */
   override name = "ConnectionDone";
   /** Creates the error. */
   constructor(
@@ -236,6 +246,7 @@ export class ConnectionDone extends ConnectionClosed {
  * ```
  */
 export class ConnectionLost extends ConnectionClosed {
+  /** The error's name. */
   override name = "ConnectionLost";
   /** Creates the error. */
   constructor(
@@ -258,6 +269,7 @@ export class ConnectionLost extends ConnectionClosed {
  * ```
  */
 export class ConnectionAborted extends ConnectionLost {
+  /** The error's name. */
   override name = "ConnectionAborted";
   /** Creates the error. */
   constructor(
@@ -282,6 +294,7 @@ export class ConnectionAborted extends ConnectionLost {
  * ```
  */
 export class CannotListenError extends Error {
+  /** The error's name. */
   override name = "CannotListenError";
   /** The interface that was asked for. */
   readonly interface: string;
@@ -315,6 +328,7 @@ export class CannotListenError extends Error {
  * ```
  */
 export class ReactorNotRunning extends Error {
+  /** The error's name. */
   override name = "ReactorNotRunning";
   /** Creates the error. */
   constructor(
@@ -337,6 +351,7 @@ export class ReactorNotRunning extends Error {
  * ```
  */
 export class ReactorAlreadyRunning extends Error {
+  /** The error's name. */
   override name = "ReactorAlreadyRunning";
   /** Creates the error. */
   constructor(message = "Reactor already running", options?: ErrorOptions) {
@@ -359,6 +374,7 @@ export class ReactorAlreadyRunning extends Error {
  * ```
  */
 export class AlreadyCalled extends Error {
+  /** The error's name. */
   override name = "AlreadyCalled";
   /** Creates the error. */
   constructor(
@@ -384,6 +400,7 @@ export class AlreadyCalled extends Error {
  * ```
  */
 export class AlreadyCancelled extends Error {
+  /** The error's name. */
   override name = "AlreadyCancelled";
   /** Creates the error. */
   constructor(
@@ -406,6 +423,7 @@ export class AlreadyCancelled extends Error {
  * ```
  */
 export class ReactorNotRestartable extends Error {
+  /** The error's name. */
   override name = "ReactorNotRestartable";
   /** Creates the error. */
   constructor(

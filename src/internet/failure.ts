@@ -6,8 +6,9 @@
  * @module
  */
 
+/** A class of thrown values, as `check` and `trap` take. */
 // deno-lint-ignore no-explicit-any
-type ErrorClass = abstract new (...args: any[]) => unknown;
+export type ErrorClass = abstract new (...args: any[]) => unknown;
 
 /** What `check` and `trap` accept: a class, or a class name. */
 export type ErrorType = ErrorClass | string;
