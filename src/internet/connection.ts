@@ -27,6 +27,7 @@ import type {
   IPullProducer,
   IPushProducer,
   ITCPTransport,
+  WriteBufferLimits,
 } from "./interfaces.ts";
 import { Failure } from "./failure.ts";
 import { ConnectionAborted, ConnectionDone, ConnectionLost } from "./error.ts";
@@ -38,24 +39,6 @@ const encoder = new TextEncoder();
 
 /** Writes up to this size queued in one turn are joined into one `conn.write`. */
 const COALESCE_LIMIT = 64 * 1024;
-
-/** Limits on a connection's write buffer; see {@linkcode Connection.setWriteBufferLimits}. */
-export interface WriteBufferLimits {
-  /** Pause a streaming producer when the buffer goes above this many bytes. @default {65536} */
-  high?: number;
-  /** Resume it when the buffer drains to this many bytes. @default {16384} */
-  low?: number;
-  /** A hard cap on buffered bytes (default: none). */
-  max?: number;
-  /**
-   * What happens above `max`: `"pause"` stops reading from this connection and
-   * pauses the producer until the buffer drains to `low` (nothing is dropped);
-   * `"abort"` aborts the connection.
-   *
-   * @default {"pause"}
-   */
-  onMax?: "pause" | "abort";
-}
 
 /** What the owner of a connection (a port or a connector) hears. */
 export interface ConnectionCallbacks {

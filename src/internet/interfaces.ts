@@ -288,6 +288,31 @@ export interface ITCPTransport extends ITransport, IConsumer, IPushProducer {
   getTcpKeepAlive(): boolean;
   /** Enables (or disables) TCP keepalive. */
   setTcpKeepAlive(enabled: boolean): void;
+  /** Bytes written but not yet sent. */
+  getWriteBufferSize(): number;
+  /**
+   * Sets the write buffer's water marks (a streaming producer is paused above
+   * `high` and resumed at `low`) and an optional hard cap with its policy.
+   */
+  setWriteBufferLimits(limits: WriteBufferLimits): void;
+}
+
+/** Limits on a transport's write buffer; see `ITCPTransport.setWriteBufferLimits`. */
+export interface WriteBufferLimits {
+  /** Pause a streaming producer when the buffer goes above this many bytes. @default {65536} */
+  high?: number;
+  /** Resume it when the buffer drains to this many bytes. @default {16384} */
+  low?: number;
+  /** A hard cap on buffered bytes (default: none). */
+  max?: number;
+  /**
+   * What happens above `max`: `"pause"` stops reading from this connection and
+   * pauses the producer until the buffer drains to `low` (nothing is dropped);
+   * `"abort"` aborts the connection.
+   *
+   * @default {"pause"}
+   */
+  onMax?: "pause" | "abort";
 }
 
 /**

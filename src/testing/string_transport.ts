@@ -10,6 +10,7 @@ import type {
   IPullProducer,
   IPushProducer,
   ITCPTransport,
+  WriteBufferLimits,
 } from "../internet/interfaces.ts";
 import { IPv4Address } from "../internet/address.ts";
 import { Failure } from "../internet/failure.ts";
@@ -71,6 +72,8 @@ export class StringTransport implements ITCPTransport {
   producerState: "producing" | "paused" | "stopped" = "producing";
   /** What `getHost()` returns. */
   hostAddress: IAddress;
+  /** The limits last given to `setWriteBufferLimits`. */
+  writeBufferLimits: WriteBufferLimits = {};
   /** What `getPeer()` returns. */
   peerAddress: IAddress;
   #chunks: Uint8Array[] = [];
@@ -216,6 +219,16 @@ export class StringTransport implements ITCPTransport {
   /** Records the keepalive option. */
   setTcpKeepAlive(enabled: boolean): void {
     this.#keepAlive = enabled;
+  }
+
+  /** Always 0: a StringTransport "sends" everything at once. */
+  getWriteBufferSize(): number {
+    return 0;
+  }
+
+  /** Records the limits in `writeBufferLimits`. */
+  setWriteBufferLimits(limits: WriteBufferLimits): void {
+    this.writeBufferLimits = { ...limits };
   }
 }
 

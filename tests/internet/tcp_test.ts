@@ -438,7 +438,7 @@ Deno.test("TCP: a protocol that is not half-closeable still sends its answer whe
     () => new Recorder(),
   );
   const raw = await Deno.connect({ hostname: "127.0.0.1", port: portOf(port) });
-  raw.write(encode("question"));
+  await raw.write(encode("question"));
   await raw.closeWrite();
   let total = 0;
   const buf = new Uint8Array(65536);
@@ -474,8 +474,10 @@ Deno.test("TCP: a slow reader pauses a streaming producer and memory stays bound
       while (!this.paused && this.sent < TOTAL) {
         this.transport.write(new Uint8Array(CHUNK));
         this.sent += CHUNK;
-        const t = this.transport as unknown as { getWriteBufferSize(): number };
-        this.maxBuffered = Math.max(this.maxBuffered, t.getWriteBufferSize());
+        this.maxBuffered = Math.max(
+          this.maxBuffered,
+          this.transport.getWriteBufferSize(),
+        );
       }
       if (this.sent >= TOTAL) {
         this.transport.unregisterProducer();
@@ -873,4 +875,112 @@ Deno.test("TCP: without --allow-net, connectTCP fails through clientConnectionFa
   assertEquals(code, 0);
   assertStringIncludes(stdout, "clientConnectionFailed");
   assertStringIncludes(stdout, "run again with --allow-net=127.0.0.1:9");
+});
+
+Deno.test("TCP: a write buffer cap with onMax 'pause' stops reading until the buffer drains, losing nothing", async () => {
+  const reactor = new Reactor();
+  const MAX = 64 * 1024;
+  let maxBuffered = 0;
+  // The server echoes; its peer sends a lot before it starts reading.
+  class CappedEcho extends Echo {
+    override connectionMade(): void {
+      this.transport.setWriteBufferLimits({
+        high: 16 * 1024,
+        low: 4 * 1024,
+        max: MAX,
+        onMax: "pause",
+      });
+    }
+    override dataReceived(data: Uint8Array): void {
+      super.dataReceived(data);
+      maxBuffered = Math.max(maxBuffered, this.transport.getWriteBufferSize());
+    }
+  }
+  const port = reactor.listenTCP(0, Factory.forProtocol(CappedEcho), {
+    interface: "127.0.0.1",
+  });
+  const raw = await Deno.connect({ hostname: "127.0.0.1", port: portOf(port) });
+  const TOTAL = 8 * 1024 * 1024;
+  const HEAD_START = 2 * 1024 * 1024;
+  const headStart = Promise.withResolvers<void>();
+  const writing = (async () => {
+    const chunk = new Uint8Array(64 * 1024).fill(9);
+    // conn.write may write only part of what it is given.
+    for (let sent = 0; sent < TOTAL;) {
+      sent += await raw.write(
+        chunk.subarray(0, Math.min(chunk.length, TOTAL - sent)),
+      );
+      if (sent >= HEAD_START) headStart.resolve();
+    }
+    await raw.closeWrite();
+  })();
+  await withTimeout(headStart.promise, 10_000, "the first 2 MiB to be sent");
+  let received = 0;
+  const buf = new Uint8Array(64 * 1024);
+  for (let n = await raw.read(buf); n !== null; n = await raw.read(buf)) {
+    received += n;
+  }
+  await writing;
+  raw.close();
+  assertEquals(received, TOTAL);
+  // The cap was reached, and the buffer stayed within it plus one read.
+  assert(
+    maxBuffered > MAX,
+    `the buffer never reached the cap (max ${maxBuffered})`,
+  );
+  assertLessOrEqual(maxBuffered, MAX + 256 * 1024);
+  await port.stopListening();
+});
+
+Deno.test("TCP: setTcpNoDelay and setTcpKeepAlive are remembered; setWriteBufferLimits validates", async () => {
+  const reactor = new Reactor();
+  const { client, port } = await connectedPair(
+    reactor,
+    () => new Recorder(),
+    () => new Recorder(),
+  );
+  assertEquals(client.transport.getTcpNoDelay(), false);
+  client.transport.setTcpNoDelay(true);
+  client.transport.setTcpKeepAlive(true);
+  assertEquals(client.transport.getTcpNoDelay(), true);
+  assertEquals(client.transport.getTcpKeepAlive(), true);
+  assertThrows(
+    () => client.transport.setWriteBufferLimits({ high: 10, low: 20 }),
+    RangeError,
+  );
+  assertEquals(client.transport.getWriteBufferSize(), 0);
+  client.transport.loseConnection();
+  await client.lost.promise;
+  await port.stopListening();
+});
+
+Deno.test("TCP: registering a second producer is an error; a pull producer is asked for more as the buffer drains", async () => {
+  const reactor = new Reactor();
+  const { server, client, port } = await connectedPair(
+    reactor,
+    () => new Recorder(),
+    () => new Recorder(),
+  );
+  let pulls = 0;
+  const pull = {
+    resumeProducing: () => {
+      pulls++;
+      if (pulls <= 3) server.transport.write(`chunk ${pulls};`);
+      else {
+        server.transport.unregisterProducer();
+        server.transport.loseConnection();
+      }
+    },
+    stopProducing: () => {},
+  };
+  server.transport.registerProducer(pull, false);
+  assertThrows(
+    () => server.transport.registerProducer(pull, false),
+    Error,
+    "already registered",
+  );
+  await withTimeout(client.lost.promise, 5000, "the pull producer to finish");
+  assertEquals(client.text(), "chunk 1;chunk 2;chunk 3;");
+  assertEquals(pulls, 4);
+  await port.stopListening();
 });
