@@ -5,3 +5,18 @@
  * @module
  */
 export { Clock } from "./_clock.ts";
+export { LoopingCall } from "./_looping_call.ts";
+export { deferLater, react, type ReactOptions } from "./_task_helpers.ts";
+export {
+  coiterate,
+  cooperate,
+  CooperativeTask,
+  Cooperator,
+  type CooperatorOptions,
+  NotPaused,
+  SchedulerError,
+  SchedulerStopped,
+  TaskDone,
+  TaskFailed,
+  TaskStopped,
+} from "./_cooperator.ts";

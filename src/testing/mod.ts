@@ -1,7 +1,7 @@
 /**
  * Test helpers for protocols and reactors (`twisted.internet.testing`):
- * in-memory transports and deterministic time. Nothing here touches the
- * network.
+ * in-memory transports, a recording reactor, loopback pumping and
+ * deterministic time. Nothing here touches the network.
  *
  * @example Testing a protocol with StringTransport and Clock
  * ```ts
@@ -25,4 +25,7 @@
  * @module
  */
 export * from "./string_transport.ts";
+export * from "./memory_reactor.ts";
+export * from "./accumulating_protocol.ts";
+export * from "./iosim.ts";
 export { Clock } from "../internet/_clock.ts";

@@ -1,0 +1,434 @@
+/**
+ * `MemoryReactor` and `MemoryReactorClock`: reactors that record what they are
+ * asked to do instead of touching the network (`twisted.internet.testing`).
+ *
+ * @module
+ */
+import type {
+  ConnectTCPOptions,
+  IAddress,
+  IConnector,
+  IDelayedCall,
+  IListeningPort,
+  IProtocolFactory,
+  IReactorTCP,
+  IReactorTime,
+  ListenTCPOptions,
+  TriggerID,
+  TriggerPhase,
+} from "../internet/interfaces.ts";
+import { IPv4Address, IPv6Address, UNIXAddress } from "../internet/address.ts";
+import { Deferred, succeed } from "../internet/defer.ts";
+import { Clock } from "../internet/_clock.ts";
+import { ReactorNotRunning } from "../internet/error.ts";
+
+/** A recorded `listenTCP` (or `listenSSL`) call. */
+export interface RecordedServer {
+  /** The port asked for. */
+  port: number;
+  /** The factory given. */
+  factory: IProtocolFactory;
+  /** The backlog asked for. */
+  backlog: number;
+  /** The interface asked for. */
+  interface: string;
+  /** For `listenSSL`: the TLS options. */
+  tlsOptions?: unknown;
+}
+
+/** A recorded `connectTCP` (or `connectSSL`) call. */
+export interface RecordedClient {
+  /** The host asked for. */
+  host: string;
+  /** The port asked for. */
+  port: number;
+  /** The factory given. */
+  factory: IProtocolFactory;
+  /** The timeout asked for. */
+  timeout: number;
+  /** The local address asked for. */
+  bindAddress: [string, number] | undefined;
+  /** For `connectSSL`: the TLS options. */
+  tlsOptions?: unknown;
+}
+
+/** A recorded `listenUNIX` call. */
+export interface RecordedUNIXServer {
+  /** The socket path. */
+  path: string;
+  /** The factory given. */
+  factory: IProtocolFactory;
+  /** Any other options given. */
+  options: Record<string, unknown>;
+}
+
+/** A recorded `connectUNIX` call. */
+export interface RecordedUNIXClient {
+  /** The socket path. */
+  path: string;
+  /** The factory given. */
+  factory: IProtocolFactory;
+  /** Any other options given. */
+  options: Record<string, unknown>;
+}
+
+/**
+ * A listening port that listens to nothing, as `MemoryReactor` returns.
+ *
+ * @example
+ * ```ts
+ * import { FakePort } from "@twist/twist/testing";
+ * import { IPv4Address } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * const port = new FakePort(new IPv4Address("TCP", "0.0.0.0", 1234));
+ * await port.stopListening();
+ * assert(port.stopped);
+ * ```
+ */
+export class FakePort implements IListeningPort {
+  /** Whether `stopListening` was called. */
+  stopped = false;
+  readonly #address: IAddress;
+
+  /** Creates a port "bound" to `address`. */
+  constructor(address: IAddress) {
+    this.#address = address;
+  }
+
+  /** Does nothing: the port is already "listening". */
+  startListening(): void {}
+
+  /** Records the stop; the Deferred has already fired. */
+  stopListening(): Deferred<void> {
+    this.stopped = true;
+    return succeed(undefined);
+  }
+
+  /** The address it was "bound" to. */
+  getHost(): IAddress {
+    return this.#address;
+  }
+}
+
+/**
+ * A connector that connects nothing, as `MemoryReactor` returns. Its state
+ * changes are recorded so a test can check what its code asked for.
+ *
+ * @example
+ * ```ts
+ * import { FakeConnector } from "@twist/twist/testing";
+ * import { IPv4Address } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * const connector = new FakeConnector(new IPv4Address("TCP", "example.com", 80));
+ * connector.stopConnecting();
+ * assert(connector.stoppedConnecting);
+ * ```
+ */
+export class FakeConnector implements IConnector {
+  /** Whether `stopConnecting` was called. */
+  stoppedConnecting = false;
+  /** Whether `disconnect` was called. */
+  disconnected = false;
+  /** How many times `connect` was called. */
+  connectCalls = 0;
+  /** The connector's state, as a real one reports it. */
+  state: "disconnected" | "connecting" | "connected" = "connecting";
+  readonly #destination: IAddress;
+
+  /** Creates a connector "to" `destination`. */
+  constructor(destination: IAddress) {
+    this.#destination = destination;
+  }
+
+  /** Records the stop. */
+  stopConnecting(): void {
+    this.stoppedConnecting = true;
+    this.state = "disconnected";
+  }
+
+  /** Records the disconnection. */
+  disconnect(): void {
+    this.disconnected = true;
+    this.state = "disconnected";
+  }
+
+  /** Records a (re)connection. */
+  connect(): void {
+    this.connectCalls++;
+    this.state = "connecting";
+  }
+
+  /** The address it "connects" to. */
+  getDestination(): IAddress {
+    return this.#destination;
+  }
+}
+
+const ipAddress = (host: string, port: number): IPv4Address | IPv6Address =>
+  host.includes(":")
+    ? new IPv6Address("TCP", host, port)
+    : new IPv4Address("TCP", host, port);
+
+/**
+ * A reactor that records `listenTCP`, `connectTCP`, `listenSSL`,
+ * `connectSSL`, `listenUNIX` and `connectUNIX` calls (with their factories and
+ * arguments) without touching the network, and records run/stop and
+ * triggers.
+ *
+ * @example Checking what a client connects to
+ * ```ts
+ * import { ClientFactory } from "@twist/twist";
+ * import { MemoryReactor } from "@twist/twist/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const reactor = new MemoryReactor();
+ * reactor.connectTCP("example.com", 80, new ClientFactory());
+ * assertEquals(reactor.tcpClients[0].host, "example.com");
+ * assertEquals(reactor.tcpClients[0].port, 80);
+ * ```
+ */
+export class MemoryReactor implements IReactorTCP {
+  /** Recorded `listenTCP` calls. */
+  readonly tcpServers: RecordedServer[] = [];
+  /** Recorded `connectTCP` calls. */
+  readonly tcpClients: RecordedClient[] = [];
+  /** Recorded `listenSSL` calls. */
+  readonly sslServers: RecordedServer[] = [];
+  /** Recorded `connectSSL` calls. */
+  readonly sslClients: RecordedClient[] = [];
+  /** Recorded `listenUNIX` calls. */
+  readonly unixServers: RecordedUNIXServer[] = [];
+  /** Recorded `connectUNIX` calls. */
+  readonly unixClients: RecordedUNIXClient[] = [];
+  /** Every connector returned, in order. */
+  readonly connectors: FakeConnector[] = [];
+  /** Every port returned, in order. */
+  readonly ports: FakePort[] = [];
+  /** Whether `run` was called. */
+  hasRun = false;
+  /** Whether `stop` was called. */
+  hasStopped = false;
+  /** Whether it is "running". */
+  running = false;
+  /** Functions given to `callWhenRunning`. */
+  readonly whenRunningHooks: [(...args: never[]) => unknown, unknown[]][] = [];
+  /** Triggers added, by event type and phase. */
+  readonly triggers: Record<
+    string,
+    Partial<Record<TriggerPhase, [(...args: never[]) => unknown, unknown[]][]>>
+  > = {};
+  #nextTrigger = 1;
+  #stopped = Promise.withResolvers<void>();
+
+  /** Records the call and returns a `FakePort`. */
+  listenTCP(
+    port: number,
+    factory: IProtocolFactory,
+    options: ListenTCPOptions = {},
+  ): FakePort {
+    const iface = options.interface ?? "0.0.0.0";
+    this.tcpServers.push({
+      port,
+      factory,
+      backlog: options.backlog ?? 50,
+      interface: iface,
+    });
+    const p = new FakePort(ipAddress(iface, port));
+    this.ports.push(p);
+    return p;
+  }
+
+  /** Records the call, tells the factory it started connecting, and returns a `FakeConnector`. */
+  connectTCP(
+    host: string,
+    port: number,
+    factory: IProtocolFactory,
+    options: ConnectTCPOptions = {},
+  ): FakeConnector {
+    this.tcpClients.push({
+      host,
+      port,
+      factory,
+      timeout: options.timeout ?? 30,
+      bindAddress: options.bindAddress,
+    });
+    return this.#connector(ipAddress(host, port), factory);
+  }
+
+  /** Records the call and returns a `FakePort`. */
+  listenSSL(
+    port: number,
+    factory: IProtocolFactory,
+    tlsOptions: unknown,
+    options: ListenTCPOptions = {},
+  ): FakePort {
+    const iface = options.interface ?? "0.0.0.0";
+    this.sslServers.push({
+      port,
+      factory,
+      backlog: options.backlog ?? 50,
+      interface: iface,
+      tlsOptions,
+    });
+    const p = new FakePort(ipAddress(iface, port));
+    this.ports.push(p);
+    return p;
+  }
+
+  /** Records the call and returns a `FakeConnector`. */
+  connectSSL(
+    host: string,
+    port: number,
+    factory: IProtocolFactory,
+    tlsOptions: unknown,
+    options: ConnectTCPOptions = {},
+  ): FakeConnector {
+    this.sslClients.push({
+      host,
+      port,
+      factory,
+      timeout: options.timeout ?? 30,
+      bindAddress: options.bindAddress,
+      tlsOptions,
+    });
+    return this.#connector(ipAddress(host, port), factory);
+  }
+
+  /** Records the call and returns a `FakePort`. */
+  listenUNIX(
+    path: string,
+    factory: IProtocolFactory,
+    options: Record<string, unknown> = {},
+  ): FakePort {
+    this.unixServers.push({ path, factory, options });
+    const p = new FakePort(new UNIXAddress(path));
+    this.ports.push(p);
+    return p;
+  }
+
+  /** Records the call and returns a `FakeConnector`. */
+  connectUNIX(
+    path: string,
+    factory: IProtocolFactory,
+    options: Record<string, unknown> = {},
+  ): FakeConnector {
+    this.unixClients.push({ path, factory, options });
+    return this.#connector(new UNIXAddress(path), factory);
+  }
+
+  #connector(destination: IAddress, factory: IProtocolFactory): FakeConnector {
+    const connector = new FakeConnector(destination);
+    this.connectors.push(connector);
+    const started = (factory as { startedConnecting?(c: IConnector): void })
+      .startedConnecting;
+    if (typeof started === "function") started.call(factory, connector);
+    return connector;
+  }
+
+  /** Records the run and calls the `callWhenRunning` hooks; resolves when `stop` is called. */
+  run(): Promise<void> {
+    this.hasRun = true;
+    this.running = true;
+    for (const [f, args] of this.whenRunningHooks.splice(0)) {
+      f(...(args as never[]));
+    }
+    return this.#stopped.promise;
+  }
+
+  /**
+   * Records the stop.
+   *
+   * @throws {ReactorNotRunning} if it was stopped already
+   */
+  stop(): void {
+    if (this.hasStopped) throw new ReactorNotRunning();
+    this.hasStopped = true;
+    this.running = false;
+    this.#stopped.resolve();
+  }
+
+  /** Calls at once if "running", otherwise records the hook for `run`. */
+  callWhenRunning<A extends unknown[]>(
+    f: (...args: A) => unknown,
+    ...args: A
+  ): TriggerID | undefined {
+    if (this.running) {
+      f(...args);
+      return undefined;
+    }
+    this.whenRunningHooks.push([f as (...args: never[]) => unknown, args]);
+    return { phase: "after", eventType: "startup", id: this.#nextTrigger++ };
+  }
+
+  /** Records a trigger (it never runs unless `fireSystemEvent` is called). */
+  addSystemEventTrigger<A extends unknown[]>(
+    phase: TriggerPhase,
+    eventType: string,
+    f: (...args: A) => unknown,
+    ...args: A
+  ): TriggerID {
+    const byPhase = this.triggers[eventType] ??= {};
+    (byPhase[phase] ??= []).push([f as (...args: never[]) => unknown, args]);
+    return { phase, eventType, id: this.#nextTrigger++ };
+  }
+
+  /** Runs the recorded triggers of `eventType`, phase by phase. */
+  fireSystemEvent(eventType: string): void {
+    for (const phase of ["before", "during", "after"] as const) {
+      for (
+        const [f, args] of this.triggers[eventType]?.[phase]?.splice(0) ?? []
+      ) f(...(args as never[]));
+    }
+  }
+}
+
+/**
+ * A `MemoryReactor` that is also a `Clock`: time moves only with `advance`.
+ *
+ * @example
+ * ```ts
+ * import { MemoryReactorClock } from "@twist/twist/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const reactor = new MemoryReactorClock();
+ * let fired = false;
+ * reactor.callLater(10, () => (fired = true));
+ * reactor.advance(10);
+ * assertEquals(fired, true);
+ * ```
+ */
+export class MemoryReactorClock extends MemoryReactor implements IReactorTime {
+  /** The clock behind `seconds`, `callLater` and `advance`. */
+  readonly clock: Clock = new Clock();
+
+  /** The clock's time. */
+  seconds(): number {
+    return this.clock.seconds();
+  }
+
+  /** Schedules on the clock. */
+  callLater<A extends unknown[]>(
+    delay: number,
+    f: (...args: A) => unknown,
+    ...args: A
+  ): IDelayedCall {
+    return this.clock.callLater(delay, f, ...args);
+  }
+
+  /** The clock's pending calls. */
+  getDelayedCalls(): IDelayedCall[] {
+    return this.clock.getDelayedCalls();
+  }
+
+  /** Moves the clock forward by `amount` seconds. */
+  advance(amount: number): void {
+    this.clock.advance(amount);
+  }
+
+  /** Advances by each amount in turn. */
+  pump(timings: Iterable<number>): void {
+    this.clock.pump(timings);
+  }
+}
