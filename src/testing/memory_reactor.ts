@@ -18,7 +18,7 @@ import type {
   TriggerPhase,
 } from "../internet/interfaces.ts";
 import { IPv4Address, IPv6Address, UNIXAddress } from "../internet/address.ts";
-import { Deferred, succeed } from "../internet/defer.ts";
+import { type Deferred, succeed } from "../internet/defer.ts";
 import { Clock } from "../internet/_clock.ts";
 import { ReactorNotRunning } from "../internet/error.ts";
 

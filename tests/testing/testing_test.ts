@@ -1,0 +1,351 @@
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertThrows,
+} from "@std/assert";
+import {
+  AccumulatingProtocol,
+  connect,
+  connectedServerAndClient,
+  FakeTransport,
+  MemoryReactor,
+  MemoryReactorClock,
+  StringTransport,
+  StringTransportWithDisconnection,
+} from "../../src/testing/mod.ts";
+import {
+  ClientFactory,
+  Factory,
+  Protocol,
+} from "../../src/internet/protocol.ts";
+import { IPv4Address, UNIXAddress } from "../../src/internet/address.ts";
+import {
+  ConnectionAborted,
+  ConnectionDone,
+  ConnectionLost,
+  ReactorNotRunning,
+} from "../../src/internet/error.ts";
+import { Deferred } from "../../src/internet/defer.ts";
+import type { Failure } from "../../src/internet/failure.ts";
+import type {
+  IConnector,
+  IPushProducer,
+} from "../../src/internet/interfaces.ts";
+import { decode, encode } from "../_helpers.ts";
+
+class Echo extends Protocol {
+  override dataReceived(data: Uint8Array): void {
+    this.transport.write(data);
+  }
+}
+
+Deno.test("StringTransport records writes, clear, close and abort", () => {
+  const t = new StringTransport();
+  t.write("ab");
+  t.writeSequence([encode("c"), "d"]);
+  t.write("");
+  assertEquals(decode(t.value()), "abcd");
+  t.clear();
+  assertEquals(t.value().length, 0);
+  const reused = encode("x");
+  t.write(reused);
+  reused[0] = 0; // the transport kept a copy
+  assertEquals(decode(t.value()), "x");
+  t.loseConnection();
+  assert(t.disconnecting && !t.aborted);
+  const u = new StringTransport();
+  u.abortConnection();
+  assert(u.aborted && u.disconnecting);
+  u.loseWriteConnection();
+  assert(u.writeDisconnected);
+});
+
+Deno.test("StringTransport addresses default as Twisted's and can be set", () => {
+  const t = new StringTransport();
+  assertEquals(t.getPeer(), new IPv4Address("TCP", "192.168.1.1", 54321));
+  assertEquals(t.getHost(), new IPv4Address("TCP", "10.0.0.1", 12345));
+  const u = new StringTransport({
+    peerAddress: new UNIXAddress("/p"),
+    hostAddress: new UNIXAddress("/h"),
+  });
+  assertEquals(u.getPeer(), new UNIXAddress("/p"));
+  assertEquals(u.getHost(), new UNIXAddress("/h"));
+});
+
+Deno.test("StringTransport records producers and its own producer state", () => {
+  const t = new StringTransport();
+  const producer = {
+    pauseProducing() {},
+    resumeProducing() {},
+    stopProducing() {},
+  };
+  t.registerProducer(producer, true);
+  assertEquals(t.producer, producer);
+  assertEquals(t.streaming, true);
+  assertThrows(
+    () => t.registerProducer(producer, true),
+    Error,
+    "two producers",
+  );
+  t.unregisterProducer();
+  assertThrows(() => t.unregisterProducer(), Error);
+  t.pauseProducing();
+  assertEquals(t.producerState, "paused");
+  t.resumeProducing();
+  assertEquals(t.producerState, "producing");
+  t.stopProducing();
+  assertThrows(() => t.resumeProducing(), Error, "stopped");
+  const closed = new StringTransport();
+  closed.loseConnection();
+  assertThrows(() => closed.pauseProducing(), Error, "after loseConnection");
+  const lenient = new StringTransport({ lenient: true });
+  lenient.loseConnection();
+  lenient.pauseProducing();
+  t.setTcpNoDelay(true);
+  t.setTcpKeepAlive(true);
+  t.setWriteBufferLimits({ high: 10 });
+  assert(t.getTcpNoDelay() && t.getTcpKeepAlive());
+  assertEquals(t.writeBufferLimits, { high: 10 });
+});
+
+Deno.test("StringTransportWithDisconnection calls connectionLost once, with ConnectionDone", () => {
+  const p = new AccumulatingProtocol();
+  const t = new StringTransportWithDisconnection();
+  t.protocol = p;
+  p.makeConnection(t);
+  t.loseConnection();
+  t.loseConnection();
+  assert(p.closed);
+  assert(p.closedReason?.check(ConnectionDone));
+  assertEquals(p.connected, false);
+});
+
+Deno.test("MemoryReactor records TCP, TLS and UNIX calls and tells client factories they started", () => {
+  const reactor = new MemoryReactor();
+  const factory = Factory.forProtocol(Echo);
+  const port = reactor.listenTCP(8080, factory, {
+    interface: "127.0.0.1",
+    backlog: 5,
+  });
+  assertEquals(reactor.tcpServers[0], {
+    port: 8080,
+    factory,
+    backlog: 5,
+    interface: "127.0.0.1",
+  });
+  assertEquals(port.getHost(), new IPv4Address("TCP", "127.0.0.1", 8080));
+  port.stopListening();
+  assert(port.stopped);
+  const started: IConnector[] = [];
+  class Client extends ClientFactory {
+    override startedConnecting(c: IConnector): void {
+      started.push(c);
+    }
+  }
+  const client = new Client();
+  const c = reactor.connectTCP("example.com", 80, client, { timeout: 5 });
+  assertEquals(reactor.tcpClients[0].host, "example.com");
+  assertEquals(reactor.tcpClients[0].timeout, 5);
+  assertEquals(started, [c]);
+  assertEquals(reactor.connectors, [c]);
+  reactor.listenSSL(443, factory, { cert: "c", key: "k" });
+  reactor.connectSSL("example.com", 443, client, { caCerts: [] });
+  reactor.listenUNIX("/tmp/s.sock", factory, { mode: 0o600 });
+  reactor.connectUNIX("/tmp/s.sock", client);
+  assertEquals(reactor.sslServers[0].tlsOptions, { cert: "c", key: "k" });
+  assertEquals(reactor.sslClients[0].port, 443);
+  assertEquals(reactor.unixServers[0].options, { mode: 0o600 });
+  assertEquals(reactor.unixClients[0].path, "/tmp/s.sock");
+  // A recorded factory can build the protocol a test then drives.
+  const proto = reactor.tcpServers[0].factory.buildProtocol(
+    new IPv4Address("TCP", "1.2.3.4", 5),
+  );
+  assertInstanceOf(proto, Echo);
+  c.stopConnecting();
+  assert(c.stoppedConnecting);
+});
+
+Deno.test("MemoryReactor records run, stop, callWhenRunning and triggers", async () => {
+  const reactor = new MemoryReactor();
+  const seen: string[] = [];
+  reactor.callWhenRunning(() => seen.push("running"));
+  reactor.addSystemEventTrigger(
+    "before",
+    "shutdown",
+    () => seen.push("trigger"),
+  );
+  const done = reactor.run();
+  assert(reactor.hasRun && reactor.running);
+  reactor.callWhenRunning(() => seen.push("at once"));
+  reactor.stop();
+  await done;
+  assertThrows(() => reactor.stop(), ReactorNotRunning);
+  reactor.fireSystemEvent("shutdown");
+  assertEquals(seen, ["running", "at once", "trigger"]);
+});
+
+Deno.test("MemoryReactorClock drives time", () => {
+  const reactor = new MemoryReactorClock();
+  const seen: number[] = [];
+  reactor.callLater(2, () => seen.push(reactor.seconds()));
+  assertEquals(reactor.getDelayedCalls().length, 1);
+  reactor.pump([1, 1]);
+  assertEquals(seen, [2]);
+  reactor.advance(1);
+  assertEquals(reactor.seconds(), 3);
+});
+
+Deno.test("AccumulatingProtocol fires its factory's protocolConnectionMade once", () => {
+  const factory = Factory.forProtocol(AccumulatingProtocol) as Factory & {
+    protocolConnectionMade?: Deferred<AccumulatingProtocol>;
+  };
+  const made = new Deferred<AccumulatingProtocol>();
+  factory.protocolConnectionMade = made;
+  const p = factory.buildProtocol(
+    new IPv4Address("TCP", "1.1.1.1", 1),
+  ) as AccumulatingProtocol;
+  p.makeConnection(new StringTransport());
+  assertEquals(made.result, p);
+  assertEquals(factory.protocolConnectionMade, undefined);
+});
+
+Deno.test("iosim: an echo conversation, delivered one byte at a time", () => {
+  const { client, server, pump } = connectedServerAndClient(
+    Echo,
+    AccumulatingProtocol,
+    { chunkSize: 1 },
+  );
+  const chunks: number[] = [];
+  const original = server.dataReceived.bind(server);
+  server.dataReceived = (d: Uint8Array) => {
+    chunks.push(d.length);
+    original(d);
+  };
+  client.transport.write("hello");
+  assert(pump.pump());
+  assertEquals(chunks, [1, 1, 1, 1, 1]);
+  pump.flush();
+  assertEquals(client.text(), "hello");
+  assertEquals(pump.pump(), false);
+});
+
+Deno.test("iosim: loseConnection reaches both sides after the data, with ConnectionDone", () => {
+  const { client, server, pump } = connectedServerAndClient(
+    AccumulatingProtocol,
+    AccumulatingProtocol,
+  );
+  server.transport.write("bye");
+  server.transport.loseConnection();
+  server.transport.write("dropped");
+  pump.flush();
+  assertEquals(client.text(), "bye");
+  assert(client.closed && server.closed);
+  assert(client.closedReason?.check(ConnectionDone));
+  assert(server.closedReason?.check(ConnectionDone));
+});
+
+Deno.test("iosim: abortConnection drops pending data; ConnectionAborted here, ConnectionLost there", () => {
+  const { client, server, pump } = connectedServerAndClient(
+    AccumulatingProtocol,
+    AccumulatingProtocol,
+  );
+  server.transport.write("never delivered");
+  server.transport.abortConnection();
+  pump.flush();
+  assertEquals(client.text(), "");
+  assert(server.closedReason?.check(ConnectionAborted));
+  assert(client.closedReason?.check(ConnectionLost));
+});
+
+Deno.test("iosim: pauseProducing holds data back until resumeProducing", () => {
+  const { client, server, pump } = connectedServerAndClient(
+    AccumulatingProtocol,
+    AccumulatingProtocol,
+  );
+  client.transport.pauseProducing();
+  server.transport.write("held");
+  pump.flush();
+  assertEquals(client.text(), "");
+  client.transport.resumeProducing();
+  pump.flush();
+  assertEquals(client.text(), "held");
+});
+
+Deno.test("iosim: a streaming producer is paused above the high-water mark and resumed when drained", () => {
+  const { server, pump } = connectedServerAndClient(
+    AccumulatingProtocol,
+    AccumulatingProtocol,
+  );
+  const events: string[] = [];
+  const producer: IPushProducer = {
+    pauseProducing: () => events.push("pause"),
+    resumeProducing: () => events.push("resume"),
+    stopProducing: () => events.push("stop"),
+  };
+  server.transport.registerProducer(producer, true);
+  server.transport.write(new Uint8Array(70_000));
+  assertEquals(events, ["pause"]);
+  pump.pump();
+  assertEquals(events, ["pause", "resume"]);
+  server.transport.loseConnection();
+  pump.flush();
+  assertEquals(events, ["pause", "resume", "stop"]);
+});
+
+Deno.test("iosim: half-close reaches a half-closeable peer as readConnectionLost", () => {
+  class Half extends AccumulatingProtocol {
+    events: string[] = [];
+    readConnectionLost(): void {
+      this.events.push("readConnectionLost");
+      this.transport.write("reply");
+      this.transport.loseConnection();
+    }
+    writeConnectionLost(): void {
+      this.events.push("writeConnectionLost");
+    }
+  }
+  const server = new Half();
+  const client = new Half();
+  const pump = connect(
+    server,
+    new FakeTransport(server, true),
+    client,
+    new FakeTransport(client, false),
+  );
+  client.transport.write("request");
+  client.transport.loseWriteConnection();
+  pump.flush();
+  assertEquals(server.text(), "request");
+  assertEquals(client.text(), "reply");
+  assertEquals(server.events, ["readConnectionLost"]);
+  assertEquals(client.events, ["writeConnectionLost"]);
+  assert(client.closed && server.closed);
+});
+
+Deno.test("iosim: factories work as sources, and flush refuses to spin forever", () => {
+  class Chatty extends Protocol {
+    override dataReceived(data: Uint8Array): void {
+      this.transport.write(data);
+    }
+    override connectionMade(): void {
+      this.transport.write("x");
+    }
+  }
+  const { pump } = connectedServerAndClient<Chatty, Chatty>(
+    Factory.forProtocol(Chatty),
+    Chatty,
+    { greet: false },
+  );
+  assertThrows(() => pump.flush(50), Error, "still busy");
+  let reason: Failure | undefined;
+  class Recorder extends Protocol {
+    override connectionLost(r: Failure): void {
+      reason = r;
+    }
+  }
+  const { server, pump: p2 } = connectedServerAndClient(Recorder, Recorder);
+  server.transport.loseConnection();
+  p2.flush();
+  assert(reason?.check(ConnectionDone));
+});
