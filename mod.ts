@@ -30,3 +30,4 @@ export * from "./src/internet/reactor.ts";
 export * from "./src/internet/protocol.ts";
 export * from "./src/internet/task.ts";
 export * from "./src/logger.ts";
+export * from "./src/protocols/basic.ts";

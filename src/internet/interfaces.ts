@@ -276,6 +276,8 @@ export interface ITransport {
  * ```
  */
 export interface ITCPTransport extends ITransport, IConsumer, IPushProducer {
+  /** Whether `loseConnection` or `abortConnection` has been called (or the connection is gone). */
+  readonly disconnecting: boolean;
   /** Closes the connection at once, dropping whatever is buffered. */
   abortConnection(): void;
   /** Closes the write half once everything buffered has been written. */
