@@ -31,3 +31,5 @@ export * from "./src/internet/protocol.ts";
 export * from "./src/internet/task.ts";
 export * from "./src/logger.ts";
 export * from "./src/protocols/basic.ts";
+export * from "./src/protocols/policies.ts";
+export * from "./src/protocols/wire.ts";
