@@ -9,13 +9,11 @@
 import { ReactorBase } from "./base.ts";
 import type {
   ConnectTCPOptions,
-  IConnector,
-  IListeningPort,
   IProtocolFactory,
   IReactorTCP,
   ListenTCPOptions,
 } from "./interfaces.ts";
-import { connectTCP, listenTCP } from "./tcp.ts";
+import { type Connector, connectTCP, listenTCP, type Port } from "./tcp.ts";
 
 /**
  * A reactor: timers, the run/stop life cycle, and TCP. Use the shared
@@ -23,12 +21,12 @@ import { connectTCP, listenTCP } from "./tcp.ts";
  *
  * @example Listening and connecting on loopback
  * ```ts
- * import { ClientFactory, Factory, Protocol, Reactor, type IPv4Address } from "@twist/twist";
+ * import { ClientFactory, Factory, Protocol, Reactor } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
  *
  * const reactor = new Reactor();
  * const port = reactor.listenTCP(0, Factory.forProtocol(Protocol), { interface: "127.0.0.1" });
- * const { port: portNumber } = port.getHost() as IPv4Address;
+ * const { port: portNumber } = port.getHost();
  * const connected = Promise.withResolvers<void>();
  * class Client extends Protocol {
  *   override connectionMade(): void {
@@ -57,7 +55,7 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     port: number,
     factory: IProtocolFactory,
     options: ListenTCPOptions = {},
-  ): IListeningPort {
+  ): Port {
     return listenTCP(this, port, factory, options);
   }
 
@@ -73,7 +71,7 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     port: number,
     factory: IProtocolFactory,
     options: ConnectTCPOptions = {},
-  ): IConnector {
+  ): Connector {
     return connectTCP(this, host, port, factory, options);
   }
 }

@@ -2,7 +2,7 @@ import { assert, assertEquals, assertInstanceOf } from "@std/assert";
 import {
   LimitConnectionsByPeer,
   LimitTotalConnectionsFactory,
-  ProtocolWrapper,
+  type ProtocolWrapper,
   ThrottlingFactory,
   TimeoutFactory,
   TimeoutMixin,

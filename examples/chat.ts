@@ -1,0 +1,72 @@
+// deno run --allow-net=0.0.0.0:8123 examples/chat.ts [--port 8123]
+//
+// The LineReceiver chat server from Twisted's "Writing Servers" howto: it asks
+// each client for a name, then relays every line to everyone else. Try it with
+// two terminals running `nc localhost 8123`.
+import { parseArgs } from "@std/cli";
+import { Factory, LineReceiver, reactor } from "../mod.ts";
+import type { Failure, IAddress } from "../mod.ts";
+
+const decoder = new TextDecoder();
+
+class Chat extends LineReceiver {
+  name: string | undefined;
+  state: "GETNAME" | "CHAT" = "GETNAME";
+  readonly users: Map<string, Chat>;
+
+  constructor(users: Map<string, Chat>) {
+    super();
+    this.users = users;
+  }
+
+  override connectionMade(): void {
+    this.sendLine("What's your name?");
+  }
+
+  override connectionLost(_reason: Failure): void {
+    if (this.name !== undefined && this.users.get(this.name) === this) {
+      this.users.delete(this.name);
+    }
+  }
+
+  override lineReceived(line: Uint8Array): void {
+    const text = decoder.decode(line);
+    if (this.state === "GETNAME") this.handleGetName(text);
+    else this.handleChat(text);
+  }
+
+  handleGetName(name: string): void {
+    if (this.users.has(name)) {
+      this.sendLine("Name taken, please choose another.");
+      return;
+    }
+    this.sendLine(`Welcome, ${name}!`);
+    this.name = name;
+    this.users.set(name, this);
+    this.state = "CHAT";
+  }
+
+  handleChat(message: string): void {
+    const line = `<${this.name}> ${message}`;
+    for (const [name, protocol] of this.users) {
+      if (name !== this.name) protocol.sendLine(line);
+    }
+  }
+}
+
+class ChatFactory extends Factory {
+  readonly users = new Map<string, Chat>(); // maps user names to Chat instances
+
+  override buildProtocol(_addr: IAddress): Chat {
+    return new Chat(this.users);
+  }
+}
+
+if (import.meta.main) {
+  const args = parseArgs(Deno.args, {
+    string: ["port"],
+    default: { port: "8123" },
+  });
+  reactor.listenTCP(Number(args.port), new ChatFactory());
+  reactor.run();
+}
