@@ -29,10 +29,7 @@ export * from "./src/internet/base.ts";
 export * from "./src/internet/reactor.ts";
 export * from "./src/internet/protocol.ts";
 export { Connector, type ConnectorState, Port } from "./src/internet/tcp.ts";
-export {
-  Connection,
-  type ConnectionCallbacks,
-} from "./src/internet/connection.ts";
+export { Connection, type ConnectionOwner } from "./src/internet/connection.ts";
 export * from "./src/internet/task.ts";
 export * from "./src/logger.ts";
 export * from "./src/protocols/basic.ts";

@@ -64,29 +64,35 @@ export function spawn(
         (): boolean => (typeof text === "string"
           ? out.includes(text)
           : text.test(out));
-      return withTimeout(
-        new Promise<string>((resolve, reject) => {
-          const check = (): void => {
-            if (found()) {
-              listeners.delete(check);
-              resolve(out);
-            } else if (exited) {
-              listeners.delete(check);
-              reject(
-                new Error(
-                  `The child exited before printing ${text}; stdout: ${out}\nstderr: ${err}`,
-                ),
-              );
-            }
-          };
-          listeners.add(check);
-          check();
-        }),
-        ms,
-        `${text} on stdout (stdout so far: ${JSON.stringify(out)}, stderr: ${
-          JSON.stringify(err)
-        })`,
-      );
+      return new Promise<string>((resolve, reject) => {
+        const finish = (error?: Error): void => {
+          listeners.delete(check);
+          clearTimeout(timer);
+          if (error) reject(error);
+          else resolve(out);
+        };
+        const check = (): void => {
+          if (found()) finish();
+          else if (exited) {
+            finish(
+              new Error(
+                `The child exited before printing ${text}; stdout: ${out}\nstderr: ${err}`,
+              ),
+            );
+          }
+        };
+        const timer = setTimeout(
+          () =>
+            finish(
+              new Error(
+                `Timed out after ${ms} ms waiting for ${text}; stdout: ${out}\nstderr: ${err}`,
+              ),
+            ),
+          ms,
+        );
+        listeners.add(check);
+        check();
+      });
     },
     wait(ms = 20_000) {
       return withTimeout(status, ms, "the child to exit");

@@ -89,16 +89,10 @@ Deno.test("examples: the chat server asks for names and relays lines to the othe
 });
 
 Deno.test("examples: the wire services answer on their ports", async () => {
-  const ports = {
-    echo: freePort(),
-    discard: freePort(),
-    chargen: freePort(),
-    qotd: freePort(),
-    daytime: freePort(),
-  };
-  const flags = Object.entries(ports).flatMap((
-    [name, port],
-  ) => [`--${name}`, `${port}`]);
+  // Port 0 for each: the example prints the ports it got.
+  const flags = ["echo", "discard", "chargen", "qotd", "daytime"].flatMap((
+    name,
+  ) => [`--${name}`, "0"]);
   await using server = spawn(DENO, [
     "run",
     ...denoFlags(),
@@ -106,7 +100,10 @@ Deno.test("examples: the wire services answer on their ports", async () => {
     "examples/wire_services.ts",
     ...flags,
   ]);
-  await server.waitForOutput("daytime on port");
+  const out = await server.waitForOutput(/daytime on port \d+\n/);
+  const ports = Object.fromEntries(
+    [...out.matchAll(/(\w+) on port (\d+)/g)].map((m) => [m[1], Number(m[2])]),
+  );
   {
     await using qotd = await LineClient.connect(ports.qotd);
     assertEquals(

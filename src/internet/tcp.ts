@@ -27,15 +27,17 @@ import {
   TimeoutError,
   UserError,
 } from "./error.ts";
-import { Connection } from "./connection.ts";
+import { Connection, type ConnectionOwner } from "./connection.ts";
 import { allowNetFlag, isNotCapable } from "./_permissions.ts";
 import { log } from "../logger.ts";
 
 /** Every port and connection a reactor owns, so `stop()` can close them. */
-interface Registry {
+interface Registry extends ConnectionOwner {
   ports: Set<Port>;
   connections: Set<Connection>;
   connectors: Set<Connector>;
+  /** Resolved when `connections` becomes empty. */
+  emptyWaiters: (() => void)[];
 }
 
 const registries = new WeakMap<ReactorBase, Registry>();
@@ -47,6 +49,15 @@ function registryOf(reactor: ReactorBase): Registry {
       ports: new Set(),
       connections: new Set(),
       connectors: new Set(),
+      emptyWaiters: [],
+      connectionClosed(connection: Connection): void {
+        r.connections.delete(connection);
+        if (r.connections.size === 0) {
+          for (const resolve of r.emptyWaiters.splice(0)) {
+            resolve();
+          }
+        }
+      },
     };
     registries.set(reactor, r);
     reactor.addSystemEventTrigger(
@@ -72,9 +83,12 @@ function shutdown(reactor: ReactorBase, registry: Registry): Promise<unknown> {
   for (const connector of registry.connectors) {
     if (connector.state === "connecting") connector.stopConnecting();
   }
-  const connections = [...registry.connections];
-  for (const c of connections) c.loseConnection();
-  const drained = Promise.all(connections.map((c) => closedPromise.get(c)));
+  const allClosed = (): Promise<void> =>
+    registry.connections.size === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => registry.emptyWaiters.push(resolve));
+  for (const c of registry.connections) c.loseConnection();
+  const drained = allClosed();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, reactor.shutdownTimeout * 1000);
@@ -85,32 +99,20 @@ function shutdown(reactor: ReactorBase, registry: Registry): Promise<unknown> {
       for (const c of registry.connections) {
         c.abortConnection(new ConnectionLost());
       }
-      return Promise.all(
-        [...registry.connections].map((c) => closedPromise.get(c)),
-      );
+      return allClosed();
     }),
   );
   return Promise.all(waits);
 }
-
-const closedPromise = new WeakMap<Connection, Promise<void>>();
 
 /** Starts a connection for `protocol` over `conn`, tracked by the reactor's registry. */
 function startConnection(
   registry: Registry,
   conn: Deno.Conn,
   protocol: NonNullable<ReturnType<IProtocolFactory["buildProtocol"]>>,
-  onClosed: (reason: Failure) => void,
+  owner: ConnectionOwner = registry,
 ): Connection {
-  const closed = Promise.withResolvers<void>();
-  const connection = new Connection(conn, protocol, {
-    onClosed: (reason) => {
-      registry.connections.delete(connection);
-      closed.resolve();
-      onClosed(reason);
-    },
-  });
-  closedPromise.set(connection, closed.promise);
+  const connection = new Connection(conn, protocol, owner);
   registry.connections.add(connection);
   connection.start();
   return connection;
@@ -233,7 +235,7 @@ export class Port implements IListeningPort {
       conn.close();
       return;
     }
-    startConnection(this.#registry, conn, protocol, () => {});
+    startConnection(this.#registry, conn, protocol);
   }
 
   /**
@@ -334,6 +336,13 @@ export class Connector implements IConnector {
   #factoryStarted = false;
   #attempt = 0;
   #timeoutCall: DelayedCall | undefined;
+  /** Hears that this connector's connection is gone (one object per connector, not per connection). */
+  readonly #owner: ConnectionOwner = {
+    connectionClosed: (connection, reason) => {
+      this.#registry.connectionClosed(connection, reason);
+      this.#lost(reason);
+    },
+  };
 
   /** Creates the connector; `connect()` starts an attempt. */
   constructor(
@@ -459,7 +468,7 @@ export class Connector implements IConnector {
       this.#registry,
       conn,
       protocol,
-      (reason) => this.#lost(reason),
+      this.#owner,
     );
   }
 
