@@ -15,11 +15,14 @@ import type { Failure } from "./failure.ts";
 import type {
   IAddress,
   IConnector,
+  IDelayedCall,
   IProtocol,
   IProtocolFactory,
+  IReactorTime,
   ITCPTransport,
 } from "./interfaces.ts";
 import { log } from "../logger.ts";
+import { reactor } from "./reactor.ts";
 
 /**
  * The base class of stream protocols: override the events you care about.
@@ -200,4 +203,151 @@ export class ClientFactory extends Factory {
 
   /** Called when an established connection is lost; `reason` says why. */
   clientConnectionLost(_connector: IConnector, _reason: Failure): void {}
+}
+
+/**
+ * A normally distributed random number (Box–Muller), from uniform `random()`.
+ */
+function normalVariate(
+  mean: number,
+  stddev: number,
+  random: () => number,
+): number {
+  const u = 1 - random(); // (0, 1]: log(0) is not a number
+  const v = random();
+  return mean +
+    stddev * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
+/**
+ * A client factory that reconnects, with Twisted's exponential backoff: after
+ * each failed or lost connection the delay is multiplied by `factor` (e),
+ * jittered by a normal variate with relative deviation `jitter`, and capped at
+ * `maxDelay` (1 hour). Unlike Twisted, the cap is applied after the jitter, so
+ * the delay is never above `maxDelay` and never negative. Call `resetDelay()`
+ * once a connection is established (typically in `buildProtocol`), and
+ * `stopTrying()` to give up.
+ *
+ * @example Delays step by step with a Clock
+ * ```ts
+ * import { Clock, type IConnector, ReconnectingClientFactory } from "@twist/twist";
+ * import { assertAlmostEquals, assertEquals } from "@std/assert";
+ *
+ * const clock = new Clock();
+ * const factory = new ReconnectingClientFactory();
+ * factory.clock = clock;
+ * factory.jitter = 0; // deterministic
+ * let connects = 0;
+ * const connector = { connect: () => connects++ } as unknown as IConnector;
+ * factory.clientConnectionFailed(connector, undefined as never);
+ * assertAlmostEquals(factory.delay, Math.E);
+ * clock.advance(Math.E);
+ * assertEquals(connects, 1);
+ * factory.stopTrying();
+ * ```
+ */
+export class ReconnectingClientFactory extends ClientFactory {
+  /** The longest delay, in seconds. @default {3600} */
+  maxDelay: number = 3600;
+  /** The first delay, in seconds. @default {1} */
+  initialDelay: number = 1;
+  /** How much the delay grows each time. @default {Math.E} */
+  factor: number = Math.E;
+  /** The relative standard deviation of the delay's jitter. @default {0.119626565582} */
+  jitter: number = 0.119626565582;
+  /** The current delay. */
+  delay: number = 1;
+  /** How many retries since the last reset. */
+  retries: number = 0;
+  /** The most retries before giving up (`null`: never give up). */
+  maxRetries: number | null = null;
+  /** Whether it still reconnects. */
+  continueTrying: boolean = true;
+  /** The connector being retried. */
+  connector: IConnector | undefined;
+  /** The clock the retries are scheduled on (default: the shared reactor, set on first use). */
+  clock: IReactorTime | undefined;
+  /** The source of randomness for the jitter. @default {Math.random} */
+  random: () => number = Math.random;
+  #call: IDelayedCall | undefined;
+
+  /** Retries, unless told to stop. */
+  override clientConnectionFailed(
+    connector: IConnector,
+    _reason: Failure,
+  ): void {
+    if (this.continueTrying) {
+      this.connector = connector;
+      this.retry();
+    }
+  }
+
+  /** Retries, unless told to stop. */
+  override clientConnectionLost(connector: IConnector, _reason: Failure): void {
+    if (this.continueTrying) {
+      this.connector = connector;
+      this.retry();
+    }
+  }
+
+  /**
+   * Schedules the next attempt on `connector` (default: the last one).
+   *
+   * @throws {Error} if there is no connector to retry
+   */
+  retry(connector?: IConnector): void {
+    if (!this.continueTrying) {
+      if (this.noisy) {
+        log.msg(
+          `Abandoning ${connector ?? this.connector} on explicit request`,
+        );
+      }
+      return;
+    }
+    const target = connector ?? this.connector;
+    if (!target) throw new Error("No connector to retry");
+    this.retries++;
+    if (this.maxRetries !== null && this.retries > this.maxRetries) {
+      if (this.noisy) {
+        log.msg(`Abandoning ${target} after ${this.retries} retries`);
+      }
+      return;
+    }
+    let delay = Math.min(this.delay * this.factor, this.maxDelay);
+    if (this.jitter) {
+      delay = normalVariate(delay, delay * this.jitter, this.random);
+    }
+    this.delay = Math.max(0, Math.min(delay, this.maxDelay));
+    if (this.noisy) {
+      log.msg(`${target} will retry in ${Math.round(this.delay)} seconds`);
+    }
+    this.clock ??= reactor;
+    this.#call = this.clock.callLater(this.delay, () => {
+      this.#call = undefined;
+      target.connect();
+    });
+  }
+
+  /** Stops reconnecting: cancels a pending retry and a connection attempt in progress. */
+  stopTrying(): void {
+    if (this.#call?.active()) this.#call.cancel();
+    this.#call = undefined;
+    this.continueTrying = false;
+    const c = this.connector as (IConnector & { state?: string }) | undefined;
+    if (c && (c.state === undefined || c.state === "connecting")) {
+      try {
+        c.stopConnecting();
+      } catch {
+        // Not connecting: nothing to stop.
+      }
+    }
+  }
+
+  /** Starts the backoff afresh (call it once connected). */
+  resetDelay(): void {
+    this.delay = this.initialDelay;
+    this.retries = 0;
+    this.#call = undefined;
+    this.continueTrying = true;
+  }
 }
