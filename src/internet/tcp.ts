@@ -33,7 +33,7 @@ import { log } from "../logger.ts";
 
 /** Every port and connection a reactor owns, so `stop()` can close them. */
 interface Registry extends ConnectionOwner {
-  ports: Set<Port>;
+  ports: Set<Port<IAddress>>;
   connections: Set<Connection>;
   connectors: Set<Connector>;
   /** Resolved when `connections` becomes empty. */
@@ -110,9 +110,10 @@ function startConnection(
   registry: Registry,
   conn: Deno.Conn,
   protocol: NonNullable<ReturnType<IProtocolFactory["buildProtocol"]>>,
+  tcp: boolean,
   owner: ConnectionOwner = registry,
 ): Connection {
-  const connection = new Connection(conn, protocol, owner);
+  const connection = new Connection(conn, protocol, owner, { tcp });
   registry.connections.add(connection);
   connection.start();
   return connection;
@@ -125,7 +126,30 @@ function ipAddress(host: string, port: number): IPv4Address | IPv6Address {
 }
 
 /**
- * A listening TCP port, as `reactor.listenTCP` returns it.
+ * How a stream port binds and names addresses: TCP here, UNIX sockets in
+ * `unix.ts`. The accept loop and life cycle are the same for all.
+ */
+export interface StreamBinding<A extends IAddress> {
+  /**
+   * Binds and returns the listener.
+   *
+   * @throws {CannotListenError} with a message naming the problem
+   */
+  listen(): Deno.Listener;
+  /** The bound address. */
+  hostOf(listener: Deno.Listener): A;
+  /** The address of an accepted connection's peer. */
+  peerOf(conn: Deno.Conn): IAddress;
+  /** What was asked for, for messages. */
+  describe(): string;
+  /** Whether accepted connections have TCP options (`setTcpNoDelay`...). */
+  readonly tcp: boolean;
+  /** Called once the listener is closed (UNIX: removes the socket file). */
+  cleanup?(): void;
+}
+
+/**
+ * A listening port, as `reactor.listenTCP` (and `listenUNIX`) return it.
  *
  * Deno's `Deno.listen` has no backlog option: the `backlog` option is
  * accepted for Twisted compatibility and the operating system's default is
@@ -133,78 +157,56 @@ function ipAddress(host: string, port: number): IPv4Address | IPv6Address {
  *
  * @example
  * ```ts
- * import { Factory, Protocol, Reactor, type IPv4Address } from "@twist/twist";
+ * import { Factory, Protocol, Reactor } from "@twist/twist";
  * import { assert } from "@std/assert";
  *
  * const reactor = new Reactor();
  * const port = reactor.listenTCP(0, Factory.forProtocol(Protocol), { interface: "127.0.0.1" });
- * assert((port.getHost() as IPv4Address).port > 0);
+ * assert(port.getHost().port > 0);
  * await port.stopListening();
  * ```
  */
-export class Port implements IListeningPort {
+export class Port<A extends IAddress = IPv4Address | IPv6Address>
+  implements IListeningPort {
   readonly #reactor: ReactorBase;
   readonly #registry: Registry;
-  readonly #port: number;
   readonly #factory: IProtocolFactory;
-  readonly #interface: string;
-  #listener: Deno.TcpListener | undefined;
-  #host: IPv4Address | IPv6Address | undefined;
+  readonly #binding: StreamBinding<A>;
+  #listener: Deno.Listener | undefined;
+  #host: A | undefined;
   #acceptDone: Promise<void> = Promise.resolve();
   #stopping: Deferred<void> | undefined;
 
   /** Creates the port; `startListening` binds it. */
   constructor(
     reactor: ReactorBase,
-    port: number,
     factory: IProtocolFactory,
-    options: ListenTCPOptions = {},
+    binding: StreamBinding<A>,
   ) {
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new RangeError(
-        `Invalid port "${port}": expected an integer from 0 to 65535`,
-      );
-    }
     this.#reactor = reactor;
     this.#registry = registryOf(reactor);
-    this.#port = port;
     this.#factory = factory;
-    this.#interface = options.interface ?? "0.0.0.0";
+    this.#binding = binding;
   }
 
   /**
    * Binds and starts accepting connections; the factory's `doStart` runs.
    *
-   * @throws {CannotListenError} for a port in use, a bad interface or a missing
-   * permission (the message names the `--allow-net` flag to add)
+   * @throws {CannotListenError} for an address in use, a bad interface or a
+   * missing permission (the message names the flag to add)
    */
   startListening(): void {
     if (this.#listener) return;
-    const hostname = this.#interface;
-    try {
-      this.#listener = Deno.listen({
-        hostname,
-        port: this.#port,
-        transport: "tcp",
-      });
-    } catch (e) {
-      throw new CannotListenError(
-        hostname,
-        this.#port,
-        listenErrorDetail(e, hostname, this.#port),
-        { cause: e },
-      );
-    }
-    const addr = this.#listener.addr as Deno.NetAddr;
-    this.#host = ipAddress(addr.hostname, addr.port);
-    this.#registry.ports.add(this);
+    this.#listener = this.#binding.listen();
+    this.#host = this.#binding.hostOf(this.#listener);
+    this.#registry.ports.add(this as Port<IAddress>);
     this.#factory.doStart();
     this.#acceptDone = this.#acceptLoop(this.#listener);
   }
 
-  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+  async #acceptLoop(listener: Deno.Listener): Promise<void> {
     for (;;) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
         conn = await listener.accept();
       } catch (e) {
@@ -219,13 +221,10 @@ export class Port implements IListeningPort {
     }
   }
 
-  #handle(conn: Deno.TcpConn): void {
+  #handle(conn: Deno.Conn): void {
     let protocol;
     try {
-      protocol = this.#factory.buildProtocol(ipAddress(
-        (conn.remoteAddr as Deno.NetAddr).hostname,
-        (conn.remoteAddr as Deno.NetAddr).port,
-      ));
+      protocol = this.#factory.buildProtocol(this.#binding.peerOf(conn));
     } catch (e) {
       log.err(e, "Unhandled error in buildProtocol");
       conn.close();
@@ -235,7 +234,7 @@ export class Port implements IListeningPort {
       conn.close();
       return;
     }
-    startConnection(this.#registry, conn, protocol);
+    startConnection(this.#registry, conn, protocol, this.#binding.tcp);
   }
 
   /**
@@ -258,8 +257,13 @@ export class Port implements IListeningPort {
       // Already closed.
     }
     this.#acceptDone.then(() => {
-      this.#registry.ports.delete(this);
+      this.#registry.ports.delete(this as Port<IAddress>);
       this.#listener = undefined;
+      try {
+        this.#binding.cleanup?.();
+      } catch (e) {
+        log.err(e, "Error cleaning up after a port");
+      }
       try {
         this.#factory.doStop();
       } catch (e) {
@@ -270,8 +274,8 @@ export class Port implements IListeningPort {
     return d;
   }
 
-  /** The bound address, with the real port when 0 was asked for. */
-  getHost(): IPv4Address | IPv6Address {
+  /** The bound address (with the real port when 0 was asked for). */
+  getHost(): A {
     if (!this.#host) throw new Error("The port is not listening");
     return this.#host;
   }
@@ -283,8 +287,45 @@ export class Port implements IListeningPort {
 
   /** A readable form for logs. */
   toString(): string {
-    return `<Port ${this.#host ?? `${this.#interface}:${this.#port}`}>`;
+    return `<Port ${this.#host ?? this.#binding.describe()}>`;
   }
+}
+
+/** Binds TCP `port` on `iface`. */
+function tcpBinding(
+  port: number,
+  options: ListenTCPOptions,
+): StreamBinding<IPv4Address | IPv6Address> {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(
+      `Invalid port "${port}": expected an integer from 0 to 65535`,
+    );
+  }
+  const hostname = options.interface ?? "0.0.0.0";
+  return {
+    tcp: true,
+    listen() {
+      try {
+        return Deno.listen({ hostname, port, transport: "tcp" });
+      } catch (e) {
+        throw new CannotListenError(
+          hostname,
+          port,
+          listenErrorDetail(e, hostname, port),
+          { cause: e },
+        );
+      }
+    },
+    hostOf: (listener) => {
+      const addr = listener.addr as Deno.NetAddr;
+      return ipAddress(addr.hostname, addr.port);
+    },
+    peerOf: (conn) => {
+      const addr = conn.remoteAddr as Deno.NetAddr;
+      return ipAddress(addr.hostname, addr.port);
+    },
+    describe: () => `${hostname}:${port}`,
+  };
 }
 
 function listenErrorDetail(e: unknown, host: string, port: number): string {
@@ -305,8 +346,28 @@ function listenErrorDetail(e: unknown, host: string, port: number): string {
 export type ConnectorState = "disconnected" | "connecting" | "connected";
 
 /**
- * A TCP connection attempt, as `reactor.connectTCP` returns it. `connect()`
- * connects again with the same factory (reconnecting clients use it).
+ * How a connector reaches its destination: TCP here, UNIX sockets in
+ * `unix.ts`. The attempt, timeout and factory events are the same for all.
+ */
+export interface StreamDialer {
+  /** Starts connecting. */
+  dial(): Promise<Deno.Conn>;
+  /** Turns what `dial` rejected with into a `ConnectError`. */
+  errorFor(e: unknown): Error;
+  /** The address being connected to. */
+  readonly destination: IAddress;
+  /** The address of the connected peer, for `buildProtocol`. */
+  peerOf(conn: Deno.Conn): IAddress;
+  /** The destination, for messages. */
+  describe(): string;
+  /** Whether connections have TCP options (`setTcpNoDelay`...). */
+  readonly tcp: boolean;
+}
+
+/**
+ * A connection attempt, as `reactor.connectTCP` (and `connectUNIX`) return it.
+ * `connect()` connects again with the same factory (reconnecting clients use
+ * it).
  *
  * @example
  * ```ts
@@ -329,9 +390,8 @@ export class Connector implements IConnector {
   transport: Connection | undefined;
   readonly #reactor: ReactorBase;
   readonly #registry: Registry;
-  readonly #host: string;
-  readonly #port: number;
   readonly #factory: IProtocolFactory;
+  readonly #dialer: StreamDialer;
   readonly #timeout: number;
   #factoryStarted = false;
   #attempt = 0;
@@ -344,27 +404,17 @@ export class Connector implements IConnector {
     },
   };
 
-  /** Creates the connector; `connect()` starts an attempt. */
+  /**
+   * Creates the connector; `connect()` starts an attempt.
+   *
+   * @throws {RangeError} for a timeout that is not a positive number of seconds
+   */
   constructor(
     reactor: ReactorBase,
-    host: string,
-    port: number,
     factory: IProtocolFactory,
-    options: ConnectTCPOptions,
+    dialer: StreamDialer,
+    timeout = 30,
   ) {
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new RangeError(
-        `Invalid port "${port}": expected an integer from 1 to 65535`,
-      );
-    }
-    if (options.bindAddress !== undefined) {
-      throw new TypeError(
-        `Cannot bind the local address "${
-          options.bindAddress.join(":")
-        }": Deno.connect does not support binding a local address`,
-      );
-    }
-    const timeout = options.timeout ?? 30;
     if (!(timeout > 0)) {
       throw new RangeError(
         `Invalid timeout "${timeout}": expected a number of seconds > 0`,
@@ -372,11 +422,8 @@ export class Connector implements IConnector {
     }
     this.#reactor = reactor;
     this.#registry = registryOf(reactor);
-    this.#host = host.startsWith("[") && host.endsWith("]")
-      ? host.slice(1, -1)
-      : host;
-    this.#port = port;
     this.#factory = factory;
+    this.#dialer = dialer;
     this.#timeout = timeout;
   }
 
@@ -402,7 +449,7 @@ export class Connector implements IConnector {
         this.#failed(
           attempt,
           new TimeoutError(
-            `Connecting to ${this.#where()} timed out after ${this.#timeout} seconds`,
+            `Connecting to ${this.#dialer.describe()} timed out after ${this.#timeout} seconds`,
           ),
         ),
     );
@@ -416,29 +463,19 @@ export class Connector implements IConnector {
         log.err(e, "Unhandled error in startedConnecting");
       }
     }
-    let pending: Promise<Deno.TcpConn>;
+    let pending: Promise<Deno.Conn>;
     try {
-      pending = Deno.connect({
-        hostname: this.#host,
-        port: this.#port,
-        transport: "tcp",
-      });
+      pending = this.#dialer.dial();
     } catch (e) {
       pending = Promise.reject(e);
     }
     pending.then(
       (conn) => this.#connected(attempt, conn),
-      (e) => this.#failed(attempt, connectError(e, this.#host, this.#port)),
+      (e) => this.#failed(attempt, this.#dialer.errorFor(e)),
     );
   }
 
-  #where(): string {
-    return this.#host.includes(":")
-      ? `[${this.#host}]:${this.#port}`
-      : `${this.#host}:${this.#port}`;
-  }
-
-  #connected(attempt: number, conn: Deno.TcpConn): void {
+  #connected(attempt: number, conn: Deno.Conn): void {
     if (attempt !== this.#attempt || this.state !== "connecting") {
       conn.close(); // The attempt was stopped or timed out meanwhile.
       return;
@@ -446,10 +483,7 @@ export class Connector implements IConnector {
     this.#cancelTimeout();
     let protocol;
     try {
-      protocol = this.#factory.buildProtocol(ipAddress(
-        (conn.remoteAddr as Deno.NetAddr).hostname,
-        (conn.remoteAddr as Deno.NetAddr).port,
-      ));
+      protocol = this.#factory.buildProtocol(this.#dialer.peerOf(conn));
     } catch (e) {
       conn.close();
       this.#failed(attempt, e);
@@ -468,6 +502,7 @@ export class Connector implements IConnector {
       this.#registry,
       conn,
       protocol,
+      this.#dialer.tcp,
       this.#owner,
     );
   }
@@ -546,15 +581,51 @@ export class Connector implements IConnector {
 
   /** The address being connected to. */
   getDestination(): IAddress {
-    return ipAddress(this.#host, this.#port);
+    return this.#dialer.destination;
   }
 
   /** A readable form for logs. */
   toString(): string {
-    return `<Connector to ${this.#where()} (${this.state})>`;
+    return `<Connector to ${this.#dialer.describe()} (${this.state})>`;
   }
 }
 
+/** Dials TCP `host:port`. */
+function tcpDialer(
+  host: string,
+  port: number,
+  options: ConnectTCPOptions,
+): StreamDialer {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(
+      `Invalid port "${port}": expected an integer from 1 to 65535`,
+    );
+  }
+  if (options.bindAddress !== undefined) {
+    throw new TypeError(
+      `Cannot bind the local address "${
+        options.bindAddress.join(":")
+      }": Deno.connect does not support binding a local address`,
+    );
+  }
+  const hostname = host.startsWith("[") && host.endsWith("]")
+    ? host.slice(1, -1)
+    : host;
+  return {
+    tcp: true,
+    destination: ipAddress(hostname, port),
+    dial: () => Deno.connect({ hostname, port, transport: "tcp" }),
+    errorFor: (e) => connectError(e, hostname, port),
+    peerOf: (conn) => {
+      const addr = conn.remoteAddr as Deno.NetAddr;
+      return ipAddress(addr.hostname, addr.port);
+    },
+    describe:
+      () => (hostname.includes(":")
+        ? `[${hostname}]:${port}`
+        : `${hostname}:${port}`),
+  };
+}
 function connectError(e: unknown, host: string, port: number): Error {
   const where = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
   const opts = { cause: e };
@@ -605,8 +676,8 @@ export function listenTCP(
   port: number,
   factory: IProtocolFactory,
   options: ListenTCPOptions = {},
-): Port {
-  const p = new Port(reactor, port, factory, options);
+): Port<IPv4Address | IPv6Address> {
+  const p = new Port(reactor, factory, tcpBinding(port, options));
   p.startListening();
   return p;
 }
@@ -619,7 +690,12 @@ export function connectTCP(
   factory: IProtocolFactory,
   options: ConnectTCPOptions = {},
 ): Connector {
-  const c = new Connector(reactor, host, port, factory, options);
+  const c = new Connector(
+    reactor,
+    factory,
+    tcpDialer(host, port, options),
+    options.timeout,
+  );
   c.connect();
   return c;
 }
