@@ -28,7 +28,18 @@ export * from "./src/internet/defer.ts";
 export * from "./src/internet/base.ts";
 export * from "./src/internet/reactor.ts";
 export * from "./src/internet/protocol.ts";
-export { Connector, type ConnectorState, Port } from "./src/internet/tcp.ts";
+export {
+  Connector,
+  type ConnectorState,
+  Port,
+  type StreamBinding,
+  type StreamDialer,
+} from "./src/internet/tcp.ts";
+export {
+  type ConnectUNIXOptions,
+  type ListenUNIXOptions,
+  unixFlags,
+} from "./src/internet/unix.ts";
 export { Connection, type ConnectionOwner } from "./src/internet/connection.ts";
 export * from "./src/internet/task.ts";
 export * from "./src/logger.ts";

@@ -6,6 +6,13 @@
  *
  * @module
  */
+import type { IPv4Address, IPv6Address, UNIXAddress } from "./address.ts";
+import {
+  connectUNIX,
+  type ConnectUNIXOptions,
+  listenUNIX,
+  type ListenUNIXOptions,
+} from "./unix.ts";
 import { ReactorBase } from "./base.ts";
 import type {
   ConnectTCPOptions,
@@ -55,7 +62,7 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     port: number,
     factory: IProtocolFactory,
     options: ListenTCPOptions = {},
-  ): Port {
+  ): Port<IPv4Address | IPv6Address> {
     return listenTCP(this, port, factory, options);
   }
 
@@ -73,6 +80,37 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     options: ConnectTCPOptions = {},
   ): Connector {
     return connectTCP(this, host, port, factory, options);
+  }
+
+  /**
+   * Listens on the UNIX socket at `path` (removed again by `stopListening`).
+   *
+   * Requires `--allow-read=PATH --allow-write=PATH --allow-net=unix:PATH`
+   * with the absolute path.
+   *
+   * @throws {CannotListenError} when the path is in use (see `wantPID` for
+   * stale socket files) or a permission is missing (the message names the
+   * flags)
+   */
+  listenUNIX(
+    path: string,
+    factory: IProtocolFactory,
+    options: ListenUNIXOptions = {},
+  ): Port<UNIXAddress> {
+    return listenUNIX(this, path, factory, options);
+  }
+
+  /**
+   * Connects to the UNIX socket at `path`.
+   *
+   * Requires the same permissions as `listenUNIX`.
+   */
+  connectUNIX(
+    path: string,
+    factory: IProtocolFactory,
+    options: ConnectUNIXOptions = {},
+  ): Connector {
+    return connectUNIX(this, path, factory, options);
   }
 }
 

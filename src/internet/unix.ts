@@ -1,0 +1,233 @@
+/**
+ * UNIX sockets (`twisted.internet.unix`): `listenUNIX` and `connectUNIX` over
+ * `Deno.listen`/`Deno.connect` with `transport: "unix"`, on the same port,
+ * connector and transport as TCP.
+ *
+ * Deno asks for three permissions on the socket's exact path:
+ * `--allow-read=PATH --allow-write=PATH --allow-net=unix:PATH` (the path must
+ * be absolute in the flag).
+ *
+ * @module
+ */
+import type { IProtocolFactory } from "./interfaces.ts";
+import type { ReactorBase } from "./base.ts";
+import { UNIXAddress } from "./address.ts";
+import {
+  CannotListenError,
+  ConnectError,
+  ConnectionRefusedError,
+} from "./error.ts";
+import {
+  Connector,
+  Port,
+  type StreamBinding,
+  type StreamDialer,
+} from "./tcp.ts";
+import { isNotCapable } from "./_permissions.ts";
+
+/** Options of `listenUNIX`. */
+export interface ListenUNIXOptions {
+  /** File permissions for the socket, e.g. `0o600`. */
+  mode?: number;
+  /**
+   * Guard the path with a lock file (`PATH.lock`, holding this process's
+   * pid), as Twisted's `wantPID`: a socket file left behind by a process that
+   * is gone (nothing answers on it) is removed; one that still answers makes
+   * `listenUNIX` fail.
+   */
+  wantPID?: boolean;
+  /** Accepted for Twisted compatibility; Deno uses the OS default. */
+  backlog?: number;
+}
+
+/** Options of `connectUNIX`. */
+export interface ConnectUNIXOptions {
+  /** Seconds to wait for the connection. @default {30} */
+  timeout?: number;
+}
+
+/** The flags Deno needs for a UNIX socket at `path`. */
+export function unixFlags(path: string): string {
+  return `--allow-read=${path} --allow-write=${path} --allow-net=unix:${path}`;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Takes the lock file for `path` (Twisted's `wantPID`): creates it holding our
+ * pid, or takes it over when the pid in it is no longer running.
+ */
+function acquireLock(lockPath: string, path: string): void {
+  try {
+    Deno.writeTextFileSync(lockPath, `${Deno.pid}\n`, { createNew: true });
+    return;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+  }
+  const holder = Number(Deno.readTextFileSync(lockPath).trim());
+  if (Number.isInteger(holder) && holder > 0 && holder !== Deno.pid) {
+    let alive: boolean;
+    try {
+      Deno.statSync(`/proc/${holder}`);
+      alive = true;
+    } catch (e) {
+      if (isNotCapable(e)) {
+        throw new CannotListenError(
+          "unix",
+          path,
+          `the lock "${lockPath}" is held by pid ${holder}: run again with --allow-read=/proc/${holder} so Twist can check whether it is still running, or remove the lock file`,
+          { cause: e },
+        );
+      }
+      alive = !(e instanceof Deno.errors.NotFound);
+    }
+    if (alive) {
+      throw new CannotListenError(
+        "unix",
+        path,
+        `the lock "${lockPath}" is held by running process ${holder}`,
+      );
+    }
+  }
+  Deno.writeTextFileSync(lockPath, `${Deno.pid}\n`); // the holder is gone: the lock is ours
+}
+
+function unixBinding(
+  path: string,
+  options: ListenUNIXOptions,
+): StreamBinding<UNIXAddress> {
+  if (typeof path !== "string" || path.length === 0) {
+    throw new TypeError(`Invalid UNIX socket path "${path}"`);
+  }
+  const lockPath = `${path}.lock`;
+  let locked = false;
+  const fail = (detail: string, cause?: unknown): never => {
+    throw new CannotListenError("unix", path, detail, { cause });
+  };
+  return {
+    tcp: false,
+    listen() {
+      try {
+        if (options.wantPID) {
+          acquireLock(lockPath, path);
+          locked = true;
+          // We hold the lock, so a socket file there is a stale one: remove it.
+          if (exists(path)) Deno.removeSync(path);
+        }
+        const listener = Deno.listen({ transport: "unix", path });
+        if (options.mode !== undefined) Deno.chmodSync(path, options.mode);
+        return listener;
+      } catch (e) {
+        if (locked) {
+          locked = false;
+          try {
+            Deno.removeSync(lockPath);
+          } catch {
+            // Nothing to undo.
+          }
+        }
+        if (e instanceof CannotListenError) throw e;
+        if (isNotCapable(e)) {
+          return fail(
+            `permission denied: run again with ${unixFlags(path)}`,
+            e,
+          );
+        }
+        if (e instanceof Deno.errors.AddrInUse) {
+          return fail(
+            "address in use (a socket file is there; use wantPID to clean up stale ones)",
+            e,
+          );
+        }
+        return fail((e as Error)?.message ?? String(e), e);
+      }
+    },
+    hostOf: () => new UNIXAddress(path),
+    peerOf: (conn) =>
+      new UNIXAddress((conn.remoteAddr as Deno.UnixAddr).path || null),
+    describe: () => `unix:${path}`,
+    cleanup() {
+      try {
+        Deno.removeSync(path);
+      } catch {
+        // Deno removes the socket file when the listener closes.
+      }
+      if (locked) {
+        locked = false;
+        try {
+          Deno.removeSync(lockPath);
+        } catch {
+          // Already gone.
+        }
+      }
+    },
+  };
+}
+
+function unixDialer(path: string): StreamDialer {
+  if (typeof path !== "string" || path.length === 0) {
+    throw new TypeError(`Invalid UNIX socket path "${path}"`);
+  }
+  return {
+    tcp: false,
+    destination: new UNIXAddress(path),
+    dial: () => Deno.connect({ transport: "unix", path }),
+    errorFor(e) {
+      const opts = { cause: e };
+      if (isNotCapable(e)) {
+        return new ConnectError(
+          `Permission denied connecting to "unix:${path}": run again with ${
+            unixFlags(path)
+          }`,
+          opts,
+        );
+      }
+      if (e instanceof Deno.errors.ConnectionRefused) {
+        return new ConnectionRefusedError(
+          `Connection to "unix:${path}" was refused (a stale socket file?)`,
+          opts,
+        );
+      }
+      if (e instanceof Deno.errors.NotFound) {
+        return new ConnectError(`No socket at "${path}"`, opts);
+      }
+      return new ConnectError(
+        `Connecting to "unix:${path}" failed: ${(e as Error)?.message ?? e}`,
+        opts,
+      );
+    },
+    peerOf: () => new UNIXAddress(path),
+    describe: () => `unix:${path}`,
+  };
+}
+
+/** Listens on the UNIX socket `path` for `reactor`; what `reactor.listenUNIX` calls. */
+export function listenUNIX(
+  reactor: ReactorBase,
+  path: string,
+  factory: IProtocolFactory,
+  options: ListenUNIXOptions = {},
+): Port<UNIXAddress> {
+  const p = new Port(reactor, factory, unixBinding(path, options));
+  p.startListening();
+  return p;
+}
+
+/** Connects to the UNIX socket `path` for `reactor`; what `reactor.connectUNIX` calls. */
+export function connectUNIX(
+  reactor: ReactorBase,
+  path: string,
+  factory: IProtocolFactory,
+  options: ConnectUNIXOptions = {},
+): Connector {
+  const c = new Connector(reactor, factory, unixDialer(path), options.timeout);
+  c.connect();
+  return c;
+}
