@@ -42,6 +42,7 @@ export {
 } from "./src/internet/unix.ts";
 export { Connection, type ConnectionOwner } from "./src/internet/connection.ts";
 export * from "./src/internet/task.ts";
+export * from "./src/internet/endpoints.ts";
 export * from "./src/logger.ts";
 export * from "./src/protocols/basic.ts";
 export * from "./src/protocols/policies.ts";

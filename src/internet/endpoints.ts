@@ -1,0 +1,731 @@
+/**
+ * Endpoints (`twisted.internet.endpoints`): where to listen and where to
+ * connect as objects, and Twisted's string grammar for them
+ * (`serverFromString(reactor, "tcp:8080:interface=127.0.0.1")`).
+ *
+ * @module
+ */
+import type {
+  IAddress,
+  IListeningPort,
+  IProtocol,
+  IProtocolFactory,
+} from "./interfaces.ts";
+import { Deferred } from "./defer.ts";
+import type { Failure } from "./failure.ts";
+import { ConnectError } from "./error.ts";
+import { ClientFactory } from "./protocol.ts";
+import type { Connector, Port } from "./tcp.ts";
+import type { UNIXAddress } from "./address.ts";
+import type { ListenUNIXOptions } from "./unix.ts";
+
+/** The reactor an endpoint uses: one that listens and connects over TCP and UNIX sockets. */
+export interface EndpointReactor {
+  /** Listens on a TCP port. */
+  listenTCP(
+    port: number,
+    factory: IProtocolFactory,
+    options?: { backlog?: number; interface?: string },
+  ): Port;
+  /** Connects over TCP. */
+  connectTCP(
+    host: string,
+    port: number,
+    factory: IProtocolFactory,
+    options?: { timeout?: number; bindAddress?: [string, number] },
+  ): Connector;
+  /** Listens on a UNIX socket. */
+  listenUNIX(
+    path: string,
+    factory: IProtocolFactory,
+    options?: ListenUNIXOptions,
+  ): Port<UNIXAddress>;
+  /** Connects to a UNIX socket. */
+  connectUNIX(
+    path: string,
+    factory: IProtocolFactory,
+    options?: { timeout?: number },
+  ): Connector;
+}
+
+/**
+ * Somewhere to listen: `listen(factory)` fires with the listening port.
+ *
+ * @example
+ * ```ts
+ * import { Factory, Protocol, Reactor, TCP4ServerEndpoint, type IStreamServerEndpoint } from "@twist/twist";
+ *
+ * const endpoint: IStreamServerEndpoint = new TCP4ServerEndpoint(new Reactor(), 0, { interface: "127.0.0.1" });
+ * const port = await endpoint.listen(Factory.forProtocol(Protocol));
+ * await port.stopListening();
+ * ```
+ */
+export interface IStreamServerEndpoint {
+  /** Listens with `factory`; fires with the port, or fails with `CannotListenError`. */
+  listen(factory: IProtocolFactory): Deferred<IListeningPort>;
+}
+
+/**
+ * Somewhere to connect to: `connect(factory)` fires with the connected
+ * protocol. Cancelling the Deferred stops the attempt.
+ *
+ * @example
+ * ```ts
+ * import { ClientFactory, Protocol, Reactor, TCP4ClientEndpoint, type IStreamClientEndpoint } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * const endpoint: IStreamClientEndpoint = new TCP4ClientEndpoint(new Reactor(), "127.0.0.1", 1);
+ * let failed = false;
+ * await endpoint.connect(ClientFactory.forProtocol(Protocol)).addErrback(() => { failed = true; });
+ * assert(failed); // nothing listens on port 1
+ * ```
+ */
+export interface IStreamClientEndpoint {
+  /** Connects with `factory`; fires with the protocol once connected, or fails with a `ConnectError`. */
+  connect(factory: IProtocolFactory): Deferred<IProtocol>;
+}
+
+/**
+ * A client endpoint's connection attempt was cancelled.
+ *
+ * @example
+ * ```ts
+ * import { ConnectingCancelledError, IPv4Address } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const err = new ConnectingCancelledError(new IPv4Address("TCP", "example.com", 80));
+ * assertEquals(err.address.toString(), 'IPv4Address(type="TCP", host="example.com", port=80)');
+ * ```
+ */
+export class ConnectingCancelledError extends ConnectError {
+  /** The error's name. */
+  override name = "ConnectingCancelledError";
+  /** Where it was connecting to. */
+  readonly address: IAddress;
+  /** Creates the error for an attempt to `address`. */
+  constructor(address: IAddress) {
+    super(`Connecting to ${address} was cancelled`);
+    this.address = address;
+  }
+}
+
+/**
+ * Runs a client connection attempt for an endpoint: wraps the user's factory
+ * so the Deferred fires with the protocol once `connectionMade` has run, or
+ * fails with the connection error; cancelling stops the attempt.
+ */
+function connectWith(
+  factory: IProtocolFactory,
+  start: (wrapper: ClientFactory) => Connector,
+): Deferred<IProtocol> {
+  // Set just below; the canceller only runs after connectWith returns.
+  // deno-lint-ignore prefer-const
+  let connector: Connector | undefined;
+  let cancelling = false;
+  const d = new Deferred<IProtocol>(() => {
+    if (connector?.state === "connecting") {
+      const address = connector.getDestination();
+      cancelling = true; // The UserError from stopConnecting is ours, not the caller's.
+      connector.stopConnecting();
+      if (!d.called) d.errback(new ConnectingCancelledError(address));
+    }
+  });
+  class EndpointFactory extends ClientFactory {
+    override noisy = false;
+    override doStart(): void {
+      factory.doStart();
+    }
+    override doStop(): void {
+      factory.doStop();
+    }
+    override buildProtocol(addr: IAddress): IProtocol | null {
+      const p = factory.buildProtocol(addr);
+      if (!p) return null;
+      // Fire once the protocol is connected (after its connectionMade).
+      const made = p.makeConnection.bind(p);
+      p.makeConnection = (transport) => {
+        made(transport);
+        if (!d.called) d.callback(p);
+      };
+      return p;
+    }
+    override clientConnectionFailed(_c: unknown, reason: Failure): void {
+      if (!d.called && !cancelling) d.errback(reason);
+    }
+  }
+  connector = start(new EndpointFactory());
+  return d;
+}
+
+/** Listens through `listen`, turning a synchronous failure into a failed Deferred. */
+function listenWith(listen: () => IListeningPort): Deferred<IListeningPort> {
+  const d = new Deferred<IListeningPort>();
+  let port: IListeningPort;
+  try {
+    port = listen();
+  } catch (e) {
+    d.errback(e);
+    return d;
+  }
+  d.callback(port);
+  return d;
+}
+
+/** Options of the TCP server endpoints. */
+export interface TCPServerEndpointOptions {
+  /** The listen backlog (accepted; Deno uses the OS default). */
+  backlog?: number;
+  /** The interface to bind. @default {"0.0.0.0" (TCP4) or "::" (TCP6)} */
+  interface?: string;
+}
+
+/**
+ * Listens on an IPv4 TCP port.
+ *
+ * @example
+ * ```ts
+ * import { Factory, Protocol, Reactor, TCP4ServerEndpoint } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * const port = await new TCP4ServerEndpoint(new Reactor(), 0, { interface: "127.0.0.1" })
+ *   .listen(Factory.forProtocol(Protocol));
+ * assert(port.getHost().type === "TCP");
+ * await port.stopListening();
+ * ```
+ */
+export class TCP4ServerEndpoint implements IStreamServerEndpoint {
+  readonly #reactor: EndpointReactor;
+  /** The port to listen on (0: the OS picks). */
+  readonly port: number;
+  /** The interface and backlog. */
+  readonly options: TCPServerEndpointOptions;
+
+  /** Creates the endpoint. */
+  constructor(
+    reactor: EndpointReactor,
+    port: number,
+    options: TCPServerEndpointOptions = {},
+  ) {
+    this.#reactor = reactor;
+    this.port = port;
+    this.options = { interface: "0.0.0.0", ...options };
+  }
+
+  /** Listens with `factory`. */
+  listen(factory: IProtocolFactory): Deferred<IListeningPort> {
+    return listenWith(() =>
+      this.#reactor.listenTCP(this.port, factory, this.options)
+    );
+  }
+}
+
+/**
+ * Listens on an IPv6 TCP port (default interface `"::"`).
+ *
+ * @example
+ * ```ts
+ * import { Reactor, TCP6ServerEndpoint } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new TCP6ServerEndpoint(new Reactor(), 8080).options.interface, "::");
+ * ```
+ */
+export class TCP6ServerEndpoint extends TCP4ServerEndpoint {
+  /** Creates the endpoint. */
+  constructor(
+    reactor: EndpointReactor,
+    port: number,
+    options: TCPServerEndpointOptions = {},
+  ) {
+    super(reactor, port, { interface: "::", ...options });
+  }
+}
+
+/** Options of the TCP client endpoints. */
+export interface TCPClientEndpointOptions {
+  /** Seconds to wait for the connection. @default {30} */
+  timeout?: number;
+  /** A local address to bind (Deno cannot: rejected with a clear error). */
+  bindAddress?: [string, number];
+}
+
+/**
+ * Connects over TCP to an IPv4 host (names are resolved, and Deno tries the
+ * addresses Happy-Eyeballs style).
+ *
+ * @example
+ * ```ts
+ * import { Reactor, TCP4ClientEndpoint } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const endpoint = new TCP4ClientEndpoint(new Reactor(), "example.com", 80, { timeout: 5 });
+ * assertEquals(endpoint.host, "example.com");
+ * ```
+ */
+export class TCP4ClientEndpoint implements IStreamClientEndpoint {
+  readonly #reactor: EndpointReactor;
+  /** The host to connect to. */
+  readonly host: string;
+  /** The port to connect to. */
+  readonly port: number;
+  /** The timeout and local address. */
+  readonly options: TCPClientEndpointOptions;
+
+  /** Creates the endpoint. */
+  constructor(
+    reactor: EndpointReactor,
+    host: string,
+    port: number,
+    options: TCPClientEndpointOptions = {},
+  ) {
+    this.#reactor = reactor;
+    this.host = host;
+    this.port = port;
+    this.options = options;
+  }
+
+  /** Connects with `factory`; fires with the protocol once connected. */
+  connect(factory: IProtocolFactory): Deferred<IProtocol> {
+    return connectWith(
+      factory,
+      (wrapper) =>
+        this.#reactor.connectTCP(this.host, this.port, wrapper, this.options),
+    );
+  }
+}
+
+/**
+ * Connects over TCP to an IPv6 host.
+ *
+ * @example
+ * ```ts
+ * import { Reactor, TCP6ClientEndpoint } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new TCP6ClientEndpoint(new Reactor(), "::1", 80).host, "::1");
+ * ```
+ */
+export class TCP6ClientEndpoint extends TCP4ClientEndpoint {}
+
+/**
+ * Connects to a host name, trying its IPv4 and IPv6 addresses
+ * Happy-Eyeballs style (Deno's `Deno.connect` does this).
+ *
+ * @example
+ * ```ts
+ * import { HostnameEndpoint, Reactor } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new HostnameEndpoint(new Reactor(), "localhost", 8000).port, 8000);
+ * ```
+ */
+export class HostnameEndpoint extends TCP4ClientEndpoint {}
+
+/**
+ * Listens on a UNIX socket.
+ *
+ * @example
+ * ```ts
+ * import { Reactor, UNIXServerEndpoint } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new UNIXServerEndpoint(new Reactor(), "/tmp/s.sock", { mode: 0o600 }).path, "/tmp/s.sock");
+ * ```
+ */
+export class UNIXServerEndpoint implements IStreamServerEndpoint {
+  readonly #reactor: EndpointReactor;
+  /** The socket's path. */
+  readonly path: string;
+  /** The mode, lock and backlog. */
+  readonly options: ListenUNIXOptions;
+
+  /** Creates the endpoint. */
+  constructor(
+    reactor: EndpointReactor,
+    path: string,
+    options: ListenUNIXOptions = {},
+  ) {
+    this.#reactor = reactor;
+    this.path = path;
+    this.options = options;
+  }
+
+  /** Listens with `factory`. */
+  listen(factory: IProtocolFactory): Deferred<IListeningPort> {
+    return listenWith(() =>
+      this.#reactor.listenUNIX(this.path, factory, this.options)
+    );
+  }
+}
+
+/**
+ * Connects to a UNIX socket.
+ *
+ * @example
+ * ```ts
+ * import { Reactor, UNIXClientEndpoint } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new UNIXClientEndpoint(new Reactor(), "/tmp/s.sock").path, "/tmp/s.sock");
+ * ```
+ */
+export class UNIXClientEndpoint implements IStreamClientEndpoint {
+  readonly #reactor: EndpointReactor;
+  /** The socket's path. */
+  readonly path: string;
+  /** The timeout. */
+  readonly options: { timeout?: number };
+
+  /** Creates the endpoint. */
+  constructor(
+    reactor: EndpointReactor,
+    path: string,
+    options: { timeout?: number } = {},
+  ) {
+    this.#reactor = reactor;
+    this.path = path;
+    this.options = options;
+  }
+
+  /** Connects with `factory`; fires with the protocol once connected. */
+  connect(factory: IProtocolFactory): Deferred<IProtocol> {
+    return connectWith(
+      factory,
+      (wrapper) => this.#reactor.connectUNIX(this.path, wrapper, this.options),
+    );
+  }
+}
+
+/**
+ * Connects `protocol` (an instance) through `endpoint`.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectProtocol, Protocol, reactor, TCP4ClientEndpoint } from "@twist/twist";
+ *
+ * const p = await connectProtocol(new TCP4ClientEndpoint(reactor, "localhost", 8000), new Protocol());
+ * p.transport.write("hello");
+ * ```
+ */
+export function connectProtocol<P extends IProtocol>(
+  endpoint: IStreamClientEndpoint,
+  protocol: P,
+): Deferred<P> {
+  const factory = new ClientFactory();
+  factory.noisy = false;
+  factory.buildProtocol = () => protocol;
+  return endpoint.connect(factory) as Deferred<P>;
+}
+
+/** A parsed endpoint description: its type, positional and named arguments. */
+export interface ParsedDescription {
+  /** The endpoint type (`tcp`, `tcp6`, `unix`...). */
+  type: string;
+  /** Positional arguments. */
+  args: string[];
+  /** Named arguments (`key=value`). */
+  kwargs: Record<string, string>;
+}
+
+/**
+ * Splits a description with Twisted's grammar: fields separated by `:`, a
+ * field may be `key=value` (the value may contain `=`), and `\` escapes the
+ * next character (`\:` for a literal colon).
+ *
+ * @example
+ * ```ts
+ * import { parseDescription } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(parseDescription("tcp6:8080:interface=\\:\\:1"), {
+ *   type: "tcp6",
+ *   args: ["8080"],
+ *   kwargs: { interface: "::1" },
+ * });
+ * ```
+ */
+export function parseDescription(description: string): ParsedDescription {
+  const fields: string[][] = [];
+  let current = "";
+  let field: string[] = [];
+  let afterEquals = false;
+  for (let i = 0; i < description.length; i++) {
+    const c = description[i];
+    if (c === "\\") {
+      if (i + 1 >= description.length) {
+        throw new TypeError(
+          `Invalid endpoint description "${description}": it ends with a lone backslash`,
+        );
+      }
+      current += description[++i];
+    } else if (c === ":") {
+      field.push(current);
+      fields.push(field);
+      field = [];
+      current = "";
+      afterEquals = false;
+    } else if (c === "=" && !afterEquals) {
+      field.push(current);
+      current = "";
+      afterEquals = true;
+    } else {
+      current += c;
+    }
+  }
+  field.push(current);
+  fields.push(field);
+  const [head, ...rest] = fields;
+  if (head.length !== 1 || head[0] === "") {
+    throw new TypeError(
+      `Invalid endpoint description "${description}": it must start with a type such as "tcp:"`,
+    );
+  }
+  const args: string[] = [];
+  const kwargs: Record<string, string> = {};
+  for (const f of rest) {
+    if (f.length === 1) args.push(f[0]);
+    else kwargs[f[0]] = f[1];
+  }
+  return { type: head[0], args, kwargs };
+}
+
+function invalid(description: string, problem: string): never {
+  throw new TypeError(
+    `Invalid endpoint description "${description}": ${problem}`,
+  );
+}
+
+function integer(
+  description: string,
+  name: string,
+  value: string | undefined,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) invalid(description, `missing ${name}`);
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    invalid(
+      description,
+      `${name} "${value}" is not an integer from ${min} to ${max}`,
+    );
+  }
+  return n;
+}
+
+function checkKeys(
+  description: string,
+  kwargs: Record<string, string>,
+  allowed: string[],
+): void {
+  for (const key of Object.keys(kwargs)) {
+    if (!allowed.includes(key)) {
+      invalid(
+        description,
+        `unknown parameter "${key}" (expected ${
+          allowed.map((k) => `"${k}"`).join(", ")
+        })`,
+      );
+    }
+  }
+}
+
+function notYet(description: string, type: string): never {
+  invalid(
+    description,
+    `"${type}" endpoints are not supported yet (TLS is planned)`,
+  );
+}
+
+/**
+ * Makes a server endpoint from a description in Twisted's grammar:
+ * `tcp:PORT[:interface=IP][:backlog=N]`, `tcp6:PORT[:interface=IP]`,
+ * `unix:PATH[:mode=660][:lockfile=1][:backlog=N]`.
+ *
+ * @throws {TypeError} for a malformed description, naming the problem
+ *
+ * @example
+ * ```ts
+ * import { Reactor, serverFromString, TCP4ServerEndpoint } from "@twist/twist";
+ * import { assert, assertEquals } from "@std/assert";
+ *
+ * const endpoint = serverFromString(new Reactor(), "tcp:8080:interface=127.0.0.1");
+ * assert(endpoint instanceof TCP4ServerEndpoint);
+ * assertEquals(endpoint.options.interface, "127.0.0.1");
+ * ```
+ */
+export function serverFromString(
+  reactor: EndpointReactor,
+  description: string,
+): IStreamServerEndpoint {
+  const { type, args, kwargs } = parseDescription(description);
+  switch (type) {
+    case "tcp":
+    case "tcp6": {
+      checkKeys(description, kwargs, ["port", "interface", "backlog"]);
+      if (args.length > 1) {
+        invalid(
+          description,
+          `unexpected arguments after the port: "${args.slice(1).join(":")}"`,
+        );
+      }
+      const port = integer(
+        description,
+        "port",
+        args[0] ?? kwargs.port,
+        0,
+        65535,
+      );
+      const options: TCPServerEndpointOptions = {};
+      if (kwargs.interface !== undefined) options.interface = kwargs.interface;
+      if (kwargs.backlog !== undefined) {
+        options.backlog = integer(
+          description,
+          "backlog",
+          kwargs.backlog,
+          1,
+          65535,
+        );
+      }
+      return type === "tcp"
+        ? new TCP4ServerEndpoint(reactor, port, {
+          interface: "0.0.0.0",
+          ...options,
+        })
+        : new TCP6ServerEndpoint(reactor, port, options);
+    }
+    case "unix": {
+      checkKeys(description, kwargs, [
+        "address",
+        "mode",
+        "lockfile",
+        "backlog",
+      ]);
+      const path = args[0] ?? kwargs.address;
+      if (!path) invalid(description, "missing the socket path");
+      const options: ListenUNIXOptions = {};
+      if (kwargs.mode !== undefined) {
+        if (!/^[0-7]{1,4}$/.test(kwargs.mode)) {
+          invalid(description, `mode "${kwargs.mode}" is not an octal number`);
+        }
+        options.mode = parseInt(kwargs.mode, 8);
+      }
+      if (kwargs.lockfile !== undefined) {
+        options.wantPID =
+          integer(description, "lockfile", kwargs.lockfile, 0, 1) === 1;
+      }
+      if (kwargs.backlog !== undefined) {
+        options.backlog = integer(
+          description,
+          "backlog",
+          kwargs.backlog,
+          1,
+          65535,
+        );
+      }
+      return new UNIXServerEndpoint(reactor, path, options);
+    }
+    case "ssl":
+    case "tls":
+      return notYet(description, type);
+    default:
+      return invalid(
+        description,
+        `unknown endpoint type "${type}" (expected "tcp", "tcp6" or "unix")`,
+      );
+  }
+}
+
+/**
+ * Makes a client endpoint from a description in Twisted's grammar:
+ * `tcp:host=HOST:port=PORT[:timeout=S]` (or `tcp:HOST:PORT`), `tcp6:...`,
+ * `unix:path=PATH[:timeout=S]` (or `unix:PATH`).
+ *
+ * @throws {TypeError} for a malformed description, naming the problem
+ *
+ * @example
+ * ```ts
+ * import { clientFromString, Reactor, TCP4ClientEndpoint } from "@twist/twist";
+ * import { assert, assertEquals } from "@std/assert";
+ *
+ * const endpoint = clientFromString(new Reactor(), "tcp:host=example.com:port=80");
+ * assert(endpoint instanceof TCP4ClientEndpoint);
+ * assertEquals([endpoint.host, endpoint.port], ["example.com", 80]);
+ * ```
+ */
+export function clientFromString(
+  reactor: EndpointReactor,
+  description: string,
+): IStreamClientEndpoint {
+  const { type, args, kwargs } = parseDescription(description);
+  switch (type) {
+    case "tcp":
+    case "tcp6": {
+      checkKeys(description, kwargs, [
+        "host",
+        "port",
+        "timeout",
+        "bindAddress",
+      ]);
+      let host = kwargs.host;
+      let portText = kwargs.port;
+      if (args.length === 2) [host, portText] = args;
+      else if (args.length === 1) {
+        if (host !== undefined) portText = args[0];
+        else host = args[0];
+      } else if (args.length > 2) {
+        invalid(description, `too many arguments: "${args.join(":")}"`);
+      }
+      if (!host) invalid(description, "missing host");
+      const port = integer(description, "port", portText, 1, 65535);
+      const options: TCPClientEndpointOptions = {};
+      if (kwargs.timeout !== undefined) {
+        options.timeout = integer(
+          description,
+          "timeout",
+          kwargs.timeout,
+          1,
+          86_400,
+        );
+      }
+      if (kwargs.bindAddress !== undefined) {
+        invalid(
+          description,
+          "bindAddress is not supported: Deno.connect cannot bind a local address",
+        );
+      }
+      return type === "tcp"
+        ? new TCP4ClientEndpoint(reactor, host, port, options)
+        : new TCP6ClientEndpoint(reactor, host, port, options);
+    }
+    case "unix": {
+      checkKeys(description, kwargs, [
+        "path",
+        "timeout",
+        "lockfile",
+        "checkPID",
+      ]);
+      const path = args[0] ?? kwargs.path;
+      if (!path) invalid(description, "missing the socket path");
+      const options: { timeout?: number } = {};
+      if (kwargs.timeout !== undefined) {
+        options.timeout = integer(
+          description,
+          "timeout",
+          kwargs.timeout,
+          1,
+          86_400,
+        );
+      }
+      return new UNIXClientEndpoint(reactor, path, options);
+    }
+    case "ssl":
+    case "tls":
+      return notYet(description, type);
+    default:
+      return invalid(
+        description,
+        `unknown endpoint type "${type}" (expected "tcp", "tcp6" or "unix")`,
+      );
+  }
+}
