@@ -43,6 +43,11 @@ export {
 export { Connection, type ConnectionOwner } from "./src/internet/connection.ts";
 export * from "./src/internet/task.ts";
 export * from "./src/internet/endpoints.ts";
+export {
+  type TLSClientOptions,
+  type TLSServerOptions,
+  tlsServerOptionsFromFiles,
+} from "./src/internet/tls.ts";
 export * from "./src/logger.ts";
 export * from "./src/protocols/basic.ts";
 export * from "./src/protocols/policies.ts";

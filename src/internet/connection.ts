@@ -30,7 +30,19 @@ import type {
   WriteBufferLimits,
 } from "./interfaces.ts";
 import { Failure } from "./failure.ts";
-import { ConnectionAborted, ConnectionDone, ConnectionLost } from "./error.ts";
+import {
+  ConnectionAborted,
+  ConnectionDone,
+  ConnectionLost,
+  SSLError,
+} from "./error.ts";
+import {
+  negotiatedProtocolOf,
+  type TLSClientOptions,
+  type TLSServerOptions,
+  upgradeClient,
+  upgradeServer,
+} from "./_tls_upgrade.ts";
 import { fromDenoAddr } from "./address.ts";
 import { log } from "../logger.ts";
 import { MAX_READ_SIZE, MIN_READ_SIZE, takeRegion } from "./_read_pool.ts";
@@ -97,6 +109,14 @@ export class Connection implements ITCPTransport {
   #protocol: HalfCloseable;
   #owner: ConnectionOwner | undefined;
   #tcpOptions: boolean;
+  /** A `startTLS` waiting for the writes before it to be sent. */
+  #tlsPending: TLSClientOptions | TLSServerOptions | undefined;
+  /** Whether the connection runs over TLS. */
+  #tls: boolean;
+  /** Whether the TLS handshake of `startTLS` is in progress. */
+  #upgrading = false;
+  /** Writes made after `startTLS`, sent once TLS is up. */
+  #tlsQueue: Uint8Array[] = [];
   #host: IAddress | undefined;
   #peer: IAddress | undefined;
 
@@ -152,12 +172,13 @@ export class Connection implements ITCPTransport {
     conn: Deno.Conn,
     protocol: IProtocol,
     owner?: ConnectionOwner,
-    options: { tcp?: boolean } = {},
+    options: { tcp?: boolean; tls?: boolean } = {},
   ) {
     this.#conn = conn;
     this.#protocol = protocol as HalfCloseable;
     this.#owner = owner;
     this.#tcpOptions = options.tcp ?? true;
+    this.#tls = options.tls ?? false;
   }
 
   /** The protocol this transport serves. */
@@ -199,7 +220,10 @@ export class Connection implements ITCPTransport {
    * loop (one less promise and frame per read). Nothing is read while paused.
    */
   #readNext(): void {
-    if (this.#closing || this.#paused || this.#reading) return;
+    if (
+      this.#closing || this.#paused || this.#reading || this.#tlsPending ||
+      this.#upgrading
+    ) return;
     if (this.#region.length - this.#regionOffset < this.#readSize / 2) {
       this.#region = takeRegion(this.#readSize);
       this.#regionOffset = 0;
@@ -299,11 +323,15 @@ export class Connection implements ITCPTransport {
     const bytes = typeof data === "string" ? encoder.encode(data) : data;
     if (bytes.length === 0) return;
     this.#queued += bytes.length;
-    // Nothing in flight: send now (as asyncio does); writes made while this
-    // one is in flight are joined into the next conn.write.
-    if (this.#inFlight === undefined && !this.#closeScheduled) {
+    if (this.#tlsPending || this.#upgrading) {
+      this.#tlsQueue.push(bytes); // Sent over TLS once it is up.
+    } else if (this.#inFlight === undefined && !this.#closeScheduled) {
+      // Nothing in flight: send now (as asyncio does); writes made while this
+      // one is in flight are joined into the next conn.write.
       this.#send(bytes);
-    } else this.#queue.push(bytes);
+    } else {
+      this.#queue.push(bytes);
+    }
     if (this.#queued > this.#high) this.#aboveHigh();
   }
 
@@ -359,6 +387,7 @@ export class Connection implements ITCPTransport {
     if (n < buf.length) return this.#send(buf.subarray(n));
     if (this.#queue.length > 0) return this.#send(this.#takeBatch());
     this.#inFlight = undefined;
+    if (this.#tlsPending) return this.#upgrade();
     this.#bufferEmpty();
   };
 
@@ -591,6 +620,92 @@ export class Connection implements ITCPTransport {
     } catch (e) {
       log.err(e, "Unhandled error after connectionLost");
     }
+  }
+
+  // -- TLS -------------------------------------------------------------------
+
+  /**
+   * Upgrades the connection to TLS in place (STARTTLS): with `{ cert, key }`
+   * as the server, otherwise as the client (`hostname` defaults to the peer's
+   * address; `caCerts` for private CAs). What was written before is sent in
+   * plaintext first; what is written after waits and goes over TLS; reading
+   * resumes over TLS once the handshake is done, and a failed handshake loses
+   * the connection with an `SSLError`.
+   *
+   * Deno cannot cancel a pending read, so call it from `connectionMade` or
+   * `dataReceived` (after the command that starts TLS), when no read is
+   * pending. Nothing the peer sent after that command in the same packet is
+   * read by the transport; a protocol that buffers (like `LineReceiver`)
+   * should clear its buffer (`clearLineBuffer()`) so pipelined plaintext is
+   * never taken as coming over TLS.
+   *
+   * @throws {Error} when a read is pending, the connection is closing, or TLS
+   * is already on
+   */
+  startTLS(options: TLSClientOptions | TLSServerOptions): void {
+    if (this.#closing || this.#disconnecting) {
+      throw new Error("Cannot start TLS on a connection that is closing");
+    }
+    if (this.#tlsPending || this.#upgrading || this.#tls) {
+      throw new Error("TLS is already started on this connection");
+    }
+    if (this.#reading) {
+      throw new Error(
+        "startTLS() must be called from connectionMade or dataReceived: Deno cannot upgrade a connection while a read is pending",
+      );
+    }
+    this.#tlsPending = options;
+    if (this.#inFlight === undefined) this.#upgrade();
+  }
+
+  /** The ALPN protocol negotiated over TLS, or `null`. */
+  get negotiatedProtocol(): string | null {
+    return negotiatedProtocolOf(this.#conn);
+  }
+
+  #upgrade(): void {
+    const options = this.#tlsPending!;
+    this.#tlsPending = undefined;
+    this.#upgrading = true;
+    // The addresses stay those of the plain connection.
+    this.getHost();
+    const peer = this.getPeer() as { host?: string };
+    const upgrading = "cert" in options
+      ? upgradeServer(this.#conn, options)
+      : upgradeClient(this.#conn, peer.host ?? "localhost", options);
+    upgrading.then((tls) => {
+      this.#upgrading = false;
+      if (this.#closing) {
+        try {
+          tls.close();
+        } catch {
+          // Already closed.
+        }
+        return;
+      }
+      this.#conn = tls;
+      this.#tcpOptions = false;
+      this.#tls = true;
+      const waiting = this.#tlsQueue;
+      this.#tlsQueue = [];
+      if (waiting.length > 0) {
+        this.#queue.push(...waiting);
+        this.#send(this.#takeBatch());
+      }
+      this.#readNext();
+    }, (e) => {
+      this.#upgrading = false;
+      if (!this.#closing) {
+        this.#close(
+          new Failure(
+            new SSLError(
+              `TLS handshake failed: ${(e as Error)?.message ?? e}`,
+              { cause: e },
+            ),
+          ),
+        );
+      }
+    });
   }
 
   // -- addresses and options -------------------------------------------------

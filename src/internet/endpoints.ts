@@ -18,6 +18,11 @@ import { ClientFactory } from "./protocol.ts";
 import type { Connector, Port } from "./tcp.ts";
 import type { UNIXAddress } from "./address.ts";
 import type { ListenUNIXOptions } from "./unix.ts";
+import {
+  type TLSClientOptions,
+  type TLSServerOptions,
+  tlsServerOptionsFromFiles,
+} from "./tls.ts";
 
 /** The reactor an endpoint uses: one that listens and connects over TCP and UNIX sockets. */
 export interface EndpointReactor {
@@ -44,6 +49,21 @@ export interface EndpointReactor {
   connectUNIX(
     path: string,
     factory: IProtocolFactory,
+    options?: { timeout?: number },
+  ): Connector;
+  /** Listens with TLS. */
+  listenSSL(
+    port: number,
+    factory: IProtocolFactory,
+    tls: TLSServerOptions,
+    options?: { backlog?: number; interface?: string },
+  ): Port;
+  /** Connects with TLS. */
+  connectSSL(
+    host: string,
+    port: number,
+    factory: IProtocolFactory,
+    tls?: TLSClientOptions,
     options?: { timeout?: number },
   ): Connector;
 }
@@ -397,6 +417,130 @@ export class UNIXClientEndpoint implements IStreamClientEndpoint {
 }
 
 /**
+ * Listens with TLS on an IPv4 TCP port.
+ *
+ * @example
+ * ```ts
+ * import { Reactor, SSL4ServerEndpoint } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const endpoint = new SSL4ServerEndpoint(new Reactor(), 8443, { cert: "PEM...", key: "PEM..." });
+ * assertEquals(endpoint.port, 8443);
+ * ```
+ */
+export class SSL4ServerEndpoint implements IStreamServerEndpoint {
+  readonly #reactor: EndpointReactor;
+  /** The port to listen on. */
+  readonly port: number;
+  /** The certificate, key and ALPN protocols. */
+  readonly tls: TLSServerOptions;
+  /** The interface and backlog. */
+  readonly options: TCPServerEndpointOptions;
+
+  /** Creates the endpoint. */
+  constructor(
+    reactor: EndpointReactor,
+    port: number,
+    tls: TLSServerOptions,
+    options: TCPServerEndpointOptions = {},
+  ) {
+    this.#reactor = reactor;
+    this.port = port;
+    this.tls = tls;
+    this.options = { interface: "0.0.0.0", ...options };
+  }
+
+  /** Listens with `factory`. */
+  listen(factory: IProtocolFactory): Deferred<IListeningPort> {
+    return listenWith(() =>
+      this.#reactor.listenSSL(this.port, factory, this.tls, this.options)
+    );
+  }
+}
+
+/**
+ * Connects with TLS over TCP.
+ *
+ * @example
+ * ```ts
+ * import { Reactor, SSL4ClientEndpoint } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new SSL4ClientEndpoint(new Reactor(), "example.com", 443).host, "example.com");
+ * ```
+ */
+export class SSL4ClientEndpoint implements IStreamClientEndpoint {
+  readonly #reactor: EndpointReactor;
+  /** The host to connect to. */
+  readonly host: string;
+  /** The port to connect to. */
+  readonly port: number;
+  /** Trusted CAs and ALPN protocols. */
+  readonly tls: TLSClientOptions;
+  /** The timeout. */
+  readonly options: { timeout?: number };
+
+  /** Creates the endpoint. */
+  constructor(
+    reactor: EndpointReactor,
+    host: string,
+    port: number,
+    tls: TLSClientOptions = {},
+    options: { timeout?: number } = {},
+  ) {
+    this.#reactor = reactor;
+    this.host = host;
+    this.port = port;
+    this.tls = tls;
+    this.options = options;
+  }
+
+  /** Connects with `factory`; fires with the protocol once the TLS connection is up. */
+  connect(factory: IProtocolFactory): Deferred<IProtocol> {
+    return connectWith(
+      factory,
+      (wrapper) =>
+        this.#reactor.connectSSL(
+          this.host,
+          this.port,
+          wrapper,
+          this.tls,
+          this.options,
+        ),
+    );
+  }
+}
+
+/** Reads PEM CA certificates from a file, or every `.pem`/`.crt` file of a directory. */
+function readCACerts(
+  description: string,
+  file?: string,
+  dir?: string,
+): string[] | undefined {
+  const certs: string[] = [];
+  const what = file ?? dir;
+  try {
+    if (file) certs.push(Deno.readTextFileSync(file));
+    if (dir) {
+      for (const entry of Deno.readDirSync(dir)) {
+        if (entry.isFile && /\.(pem|crt)$/.test(entry.name)) {
+          certs.push(Deno.readTextFileSync(`${dir}/${entry.name}`));
+        }
+      }
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) {
+      invalid(
+        description,
+        `cannot read "${what}": run again with --allow-read=${what}`,
+      );
+    }
+    invalid(description, `cannot read "${what}": ${(e as Error).message}`);
+  }
+  return certs.length > 0 ? certs : undefined;
+}
+
+/**
  * Connects `protocol` (an instance) through `endpoint`.
  *
  * @example
@@ -530,17 +674,12 @@ function checkKeys(
   }
 }
 
-function notYet(description: string, type: string): never {
-  invalid(
-    description,
-    `"${type}" endpoints are not supported yet (TLS is planned)`,
-  );
-}
-
 /**
  * Makes a server endpoint from a description in Twisted's grammar:
  * `tcp:PORT[:interface=IP][:backlog=N]`, `tcp6:PORT[:interface=IP]`,
- * `unix:PATH[:mode=660][:lockfile=1][:backlog=N]`.
+ * `unix:PATH[:mode=660][:lockfile=1][:backlog=N]`,
+ * `ssl:PORT:privateKey=KEY.pem[:certKey=CERT.pem][:interface=IP][:alpn=h2,http/1.1]`
+ * (the files are read at once: `--allow-read` on them).
  *
  * @throws {TypeError} for a malformed description, naming the problem
  *
@@ -625,13 +764,58 @@ export function serverFromString(
       }
       return new UNIXServerEndpoint(reactor, path, options);
     }
-    case "ssl":
-    case "tls":
-      return notYet(description, type);
+    case "ssl": {
+      checkKeys(description, kwargs, [
+        "port",
+        "interface",
+        "backlog",
+        "privateKey",
+        "certKey",
+        "alpn",
+      ]);
+      if (args.length > 1) {
+        invalid(
+          description,
+          `unexpected arguments after the port: "${args.slice(1).join(":")}"`,
+        );
+      }
+      const port = integer(
+        description,
+        "port",
+        args[0] ?? kwargs.port,
+        0,
+        65535,
+      );
+      if (!kwargs.privateKey) {
+        invalid(description, "missing privateKey (the PEM key file)");
+      }
+      let tls: TLSServerOptions;
+      try {
+        tls = tlsServerOptionsFromFiles(
+          kwargs.certKey ?? kwargs.privateKey,
+          kwargs.privateKey,
+        );
+      } catch (e) {
+        return invalid(description, (e as Error).message);
+      }
+      if (kwargs.alpn) tls.alpnProtocols = kwargs.alpn.split(",");
+      const options: TCPServerEndpointOptions = {};
+      if (kwargs.interface !== undefined) options.interface = kwargs.interface;
+      if (kwargs.backlog !== undefined) {
+        options.backlog = integer(
+          description,
+          "backlog",
+          kwargs.backlog,
+          1,
+          65535,
+        );
+      }
+      return new SSL4ServerEndpoint(reactor, port, tls, options);
+    }
     default:
       return invalid(
         description,
-        `unknown endpoint type "${type}" (expected "tcp", "tcp6" or "unix")`,
+        `unknown endpoint type "${type}" (expected "tcp", "tcp6", "unix" or "ssl")`,
       );
   }
 }
@@ -639,7 +823,9 @@ export function serverFromString(
 /**
  * Makes a client endpoint from a description in Twisted's grammar:
  * `tcp:host=HOST:port=PORT[:timeout=S]` (or `tcp:HOST:PORT`), `tcp6:...`,
- * `unix:path=PATH[:timeout=S]` (or `unix:PATH`).
+ * `unix:path=PATH[:timeout=S]` (or `unix:PATH`), and
+ * `ssl:HOST:PORT[:caCerts=CA.pem][:caCertsDir=DIR][:hostname=NAME][:alpn=...]`
+ * (`tls:` is the same).
  *
  * @throws {TypeError} for a malformed description, naming the problem
  *
@@ -720,12 +906,48 @@ export function clientFromString(
       return new UNIXClientEndpoint(reactor, path, options);
     }
     case "ssl":
-    case "tls":
-      return notYet(description, type);
+    case "tls": {
+      checkKeys(description, kwargs, [
+        "host",
+        "port",
+        "timeout",
+        "caCerts",
+        "caCertsDir",
+        "hostname",
+        "alpn",
+      ]);
+      let host = kwargs.host;
+      let portText = kwargs.port;
+      if (args.length === 2) [host, portText] = args;
+      else if (args.length === 1) {
+        if (host !== undefined) portText = args[0];
+        else host = args[0];
+      } else if (args.length > 2) {
+        invalid(description, `too many arguments: "${args.join(":")}"`);
+      }
+      if (!host) invalid(description, "missing host");
+      const port = integer(description, "port", portText, 1, 65535);
+      const tls: TLSClientOptions = {
+        caCerts: readCACerts(description, kwargs.caCerts, kwargs.caCertsDir),
+      };
+      if (kwargs.hostname) tls.hostname = kwargs.hostname;
+      if (kwargs.alpn) tls.alpnProtocols = kwargs.alpn.split(",");
+      const options: { timeout?: number } = {};
+      if (kwargs.timeout !== undefined) {
+        options.timeout = integer(
+          description,
+          "timeout",
+          kwargs.timeout,
+          1,
+          86_400,
+        );
+      }
+      return new SSL4ClientEndpoint(reactor, host, port, tls, options);
+    }
     default:
       return invalid(
         description,
-        `unknown endpoint type "${type}" (expected "tcp", "tcp6" or "unix")`,
+        `unknown endpoint type "${type}" (expected "tcp", "tcp6", "unix", "ssl" or "tls")`,
       );
   }
 }

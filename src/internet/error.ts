@@ -433,3 +433,24 @@ export class ReactorNotRestartable extends Error {
     super(message, options);
   }
 }
+
+/**
+ * A TLS handshake failed (an untrusted or mismatched certificate, no common
+ * protocol...).
+ *
+ * @example
+ * ```ts
+ * import { ConnectError, SSLError } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * assert(new SSLError("invalid peer certificate") instanceof ConnectError);
+ * ```
+ */
+export class SSLError extends ConnectError {
+  /** The error's name. */
+  override name = "SSLError";
+  /** Creates the error. */
+  constructor(message = "TLS handshake failed", options?: ErrorOptions) {
+    super(message, options);
+  }
+}

@@ -297,6 +297,20 @@ export interface ITCPTransport extends ITransport, IConsumer, IPushProducer {
    * `high` and resumed at `low`) and an optional hard cap with its policy.
    */
   setWriteBufferLimits(limits: WriteBufferLimits): void;
+  /**
+   * Upgrades the connection to TLS in place (STARTTLS), where the transport
+   * can: `{ cert, key }` for the server side, `{ hostname, caCerts }` for the
+   * client side.
+   */
+  startTLS?(
+    options: { cert: string; key: string; alpnProtocols?: string[] } | {
+      hostname?: string;
+      caCerts?: string[];
+      alpnProtocols?: string[];
+    },
+  ): void;
+  /** The ALPN protocol negotiated over TLS, or `null` (TLS transports only). */
+  readonly negotiatedProtocol?: string | null;
 }
 
 /** Limits on a transport's write buffer; see `ITCPTransport.setWriteBufferLimits`. */

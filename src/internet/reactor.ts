@@ -13,6 +13,12 @@ import {
   listenUNIX,
   type ListenUNIXOptions,
 } from "./unix.ts";
+import {
+  connectSSL,
+  listenSSL,
+  type TLSClientOptions,
+  type TLSServerOptions,
+} from "./tls.ts";
 import { ReactorBase } from "./base.ts";
 import type {
   ConnectTCPOptions,
@@ -80,6 +86,42 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     options: ConnectTCPOptions = {},
   ): Connector {
     return connectTCP(this, host, port, factory, options);
+  }
+
+  /**
+   * Listens with TLS on `port`; `tls` holds the certificate chain and key as
+   * PEM text (`tlsServerOptionsFromFiles` reads them from files) and the ALPN
+   * protocols offered.
+   *
+   * Requires `--allow-net` for the interface and port (and `--allow-read` for
+   * files read with `tlsServerOptionsFromFiles`).
+   *
+   * @throws {CannotListenError} as `listenTCP`
+   */
+  listenSSL(
+    port: number,
+    factory: IProtocolFactory,
+    tls: TLSServerOptions,
+    options: ListenTCPOptions = {},
+  ): Port<IPv4Address | IPv6Address> {
+    return listenSSL(this, port, factory, tls, options);
+  }
+
+  /**
+   * Connects with TLS to `host:port`; `tls.caCerts` adds trusted CAs (for
+   * private ones), `tls.alpnProtocols` offers ALPN protocols. An untrusted
+   * certificate fails the attempt with `SSLError`.
+   *
+   * Requires `--allow-net` for the host and port.
+   */
+  connectSSL(
+    host: string,
+    port: number,
+    factory: IProtocolFactory,
+    tls: TLSClientOptions = {},
+    options: ConnectTCPOptions = {},
+  ): Connector {
+    return connectSSL(this, host, port, factory, tls, options);
   }
 
   /**

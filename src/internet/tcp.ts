@@ -110,10 +110,13 @@ function startConnection(
   registry: Registry,
   conn: Deno.Conn,
   protocol: NonNullable<ReturnType<IProtocolFactory["buildProtocol"]>>,
-  tcp: boolean,
+  kind: { tcp: boolean; tls?: boolean },
   owner: ConnectionOwner = registry,
 ): Connection {
-  const connection = new Connection(conn, protocol, owner, { tcp });
+  const connection = new Connection(conn, protocol, owner, {
+    tcp: kind.tcp,
+    tls: kind.tls,
+  });
   registry.connections.add(connection);
   connection.start();
   return connection;
@@ -144,6 +147,13 @@ export interface StreamBinding<A extends IAddress> {
   describe(): string;
   /** Whether accepted connections have TCP options (`setTcpNoDelay`...). */
   readonly tcp: boolean;
+  /** Whether accepted connections run over TLS. */
+  readonly tls?: boolean;
+  /**
+   * Runs before the protocol is built (TLS: the handshake); a rejection drops
+   * the connection.
+   */
+  prepare?(conn: Deno.Conn): Promise<void>;
   /** Called once the listener is closed (UNIX: removes the socket file). */
   cleanup?(): void;
 }
@@ -222,6 +232,21 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
   }
 
   #handle(conn: Deno.Conn): void {
+    const prepare = this.#binding.prepare;
+    if (!prepare) return this.#serve(conn);
+    prepare(conn).then(() => this.#serve(conn), (e) => {
+      log.msg(
+        `Dropped a connection to ${this.#host}: ${(e as Error)?.message ?? e}`,
+      );
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    });
+  }
+
+  #serve(conn: Deno.Conn): void {
     let protocol;
     try {
       protocol = this.#factory.buildProtocol(this.#binding.peerOf(conn));
@@ -234,7 +259,7 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
       conn.close();
       return;
     }
-    startConnection(this.#registry, conn, protocol, this.#binding.tcp);
+    startConnection(this.#registry, conn, protocol, this.#binding);
   }
 
   /**
@@ -328,7 +353,11 @@ function tcpBinding(
   };
 }
 
-function listenErrorDetail(e: unknown, host: string, port: number): string {
+export function listenErrorDetail(
+  e: unknown,
+  host: string,
+  port: number,
+): string {
   if (isNotCapable(e)) {
     return `permission denied: run again with ${allowNetFlag(host, port)}`;
   }
@@ -362,6 +391,8 @@ export interface StreamDialer {
   describe(): string;
   /** Whether connections have TCP options (`setTcpNoDelay`...). */
   readonly tcp: boolean;
+  /** Whether connections run over TLS. */
+  readonly tls?: boolean;
 }
 
 /**
@@ -502,7 +533,7 @@ export class Connector implements IConnector {
       this.#registry,
       conn,
       protocol,
-      this.#dialer.tcp,
+      this.#dialer,
       this.#owner,
     );
   }
@@ -626,7 +657,7 @@ function tcpDialer(
         : `${hostname}:${port}`),
   };
 }
-function connectError(e: unknown, host: string, port: number): Error {
+export function connectError(e: unknown, host: string, port: number): Error {
   const where = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
   const opts = { cause: e };
   if (isNotCapable(e)) {

@@ -12,6 +12,8 @@ import {
   HostnameEndpoint,
   parseDescription,
   serverFromString,
+  SSL4ClientEndpoint,
+  SSL4ServerEndpoint,
   TCP4ClientEndpoint,
   TCP4ServerEndpoint,
   TCP6ClientEndpoint,
@@ -152,7 +154,8 @@ Deno.test("Malformed descriptions are TypeErrors that name the problem", () => {
     ["tcp:80:90", "unexpected arguments after the port"],
     ["tcp:80:backlog=x", 'backlog "x"'],
     ["foo:80", 'unknown endpoint type "foo"'],
-    ["ssl:443", '"ssl" endpoints are not supported yet'],
+    ["ssl:443", "missing privateKey"],
+    ["ssl:443:privateKey=/nonexistent.pem", 'Cannot read "/nonexistent.pem"'],
     ["unix:", "missing the socket path"],
     ["unix:/x:mode=9z", 'mode "9z" is not an octal number'],
     ["unix:/x:lockfile=2", 'lockfile "2"'],
@@ -174,7 +177,10 @@ Deno.test("Malformed descriptions are TypeErrors that name the problem", () => {
     ["tcp:host=h:port=0", 'port "0" is not an integer from 1 to 65535'],
     ["tcp:host=h:port=1:bindAddress=x", "bindAddress is not supported"],
     ["tcp:host=h:port=1:timeout=-1", 'timeout "-1"'],
-    ["tls:example.com:443", '"tls" endpoints are not supported yet'],
+    [
+      "ssl:example.com:443:caCerts=/nonexistent.pem",
+      'cannot read "/nonexistent.pem"',
+    ],
     ["unix:timeout=3", "missing the socket path"],
     ["bogus:x", 'unknown endpoint type "bogus"'],
   ];
@@ -288,4 +294,36 @@ Deno.test("A client endpoint's Deferred fails with the connection error, and can
     listenFailure = f;
   });
   assert(listenFailure?.check("CannotListenError"));
+});
+
+Deno.test("ssl: endpoints from strings: Twisted's privateKey/certKey files, caCerts, and a TLS echo", async () => {
+  const dir = "tests/fixtures/tls";
+  const server = serverFromString(
+    reactor,
+    `ssl:0:privateKey=${dir}/server.key:certKey=${dir}/server.pem:interface=127.0.0.1:alpn=x-twist`,
+  ) as SSL4ServerEndpoint;
+  assertInstanceOf(server, SSL4ServerEndpoint);
+  assertEquals(server.tls.alpnProtocols, ["x-twist"]);
+  assertStringIncludes(server.tls.cert, "BEGIN CERTIFICATE");
+  const serverFactory = Factory.forProtocol(Echo);
+  serverFactory.noisy = false;
+  const port = await server.listen(serverFactory);
+  const number = (port.getHost() as IPv4Address).port;
+  for (const type of ["ssl", "tls"]) {
+    const endpoint = clientFromString(
+      reactor,
+      `${type}:host=127.0.0.1:port=${number}:caCertsDir=${dir}:alpn=x-twist`,
+    ) as SSL4ClientEndpoint;
+    assertInstanceOf(endpoint, SSL4ClientEndpoint);
+    const client = await connectProtocol(endpoint, new Collect());
+    assertEquals(client.transport.negotiatedProtocol, "x-twist");
+    client.transport.write(`over ${type}`);
+    assertEquals(
+      await withTimeout(client.got.promise, 10_000, "the echo"),
+      `over ${type}`,
+    );
+    client.transport.loseConnection();
+  }
+  await new Promise<void>((r) => reactor.callLater(0.05, () => r()));
+  await port.stopListening();
 });

@@ -1,0 +1,212 @@
+/**
+ * TLS (`twisted.internet.ssl`): `listenSSL` and `connectSSL` over
+ * `Deno.listenTls`/`Deno.connectTls`, on the same port, connector and
+ * transport as TCP, with Deno's option names. `transport.startTLS()` upgrades
+ * an existing connection (see `Connection.startTLS`).
+ *
+ * @module
+ */
+import type {
+  ConnectTCPOptions,
+  IProtocolFactory,
+  ListenTCPOptions,
+} from "./interfaces.ts";
+import type { ReactorBase } from "./base.ts";
+import { IPv4Address, IPv6Address } from "./address.ts";
+import { CannotListenError, SSLError } from "./error.ts";
+import {
+  connectError,
+  Connector,
+  listenErrorDetail,
+  Port,
+  type StreamBinding,
+  type StreamDialer,
+} from "./tcp.ts";
+import {
+  recordNegotiatedProtocol,
+  type TLSClientOptions,
+  type TLSServerOptions,
+} from "./_tls_upgrade.ts";
+
+export type { TLSClientOptions, TLSServerOptions } from "./_tls_upgrade.ts";
+
+const ipAddress = (host: string, port: number): IPv4Address | IPv6Address =>
+  host.includes(":")
+    ? new IPv6Address("TCP", host, port)
+    : new IPv4Address("TCP", host, port);
+
+/**
+ * Reads a certificate chain and key from PEM files (Twisted's
+ * `privateKey=`/`certKey=`), for `listenSSL`. Requires `--allow-read` on both
+ * files.
+ *
+ * @example
+ * ```ts ignore
+ * import { reactor, tlsServerOptionsFromFiles } from "@twist/twist";
+ *
+ * const tls = tlsServerOptionsFromFiles("server.pem", "server.key");
+ * ```
+ */
+export function tlsServerOptionsFromFiles(
+  certFile: string,
+  keyFile: string,
+  alpnProtocols?: string[],
+): TLSServerOptions {
+  const read = (path: string): string => {
+    try {
+      return Deno.readTextFileSync(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotCapable) {
+        throw new Error(
+          `Cannot read "${path}": run again with --allow-read=${path}`,
+          { cause: e },
+        );
+      }
+      throw new Error(`Cannot read "${path}": ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+  };
+  return { cert: read(certFile), key: read(keyFile), alpnProtocols };
+}
+
+function tlsBinding(
+  port: number,
+  tls: TLSServerOptions,
+  options: ListenTCPOptions,
+): StreamBinding<IPv4Address | IPv6Address> {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(
+      `Invalid port "${port}": expected an integer from 0 to 65535`,
+    );
+  }
+  if (typeof tls?.cert !== "string" || typeof tls?.key !== "string") {
+    throw new TypeError(
+      "listenSSL needs { cert, key } as PEM strings (tlsServerOptionsFromFiles reads them from files)",
+    );
+  }
+  const hostname = options.interface ?? "0.0.0.0";
+  return {
+    tcp: false,
+    tls: true,
+    listen() {
+      try {
+        return Deno.listenTls({
+          hostname,
+          port,
+          cert: tls.cert,
+          key: tls.key,
+          alpnProtocols: tls.alpnProtocols,
+        });
+      } catch (e) {
+        throw new CannotListenError(
+          hostname,
+          port,
+          listenErrorDetail(e, hostname, port),
+          { cause: e },
+        );
+      }
+    },
+    async prepare(conn) {
+      const info = await (conn as Deno.TlsConn).handshake();
+      recordNegotiatedProtocol(conn, info.alpnProtocol);
+    },
+    hostOf: (listener) => {
+      const addr = listener.addr as Deno.NetAddr;
+      return ipAddress(addr.hostname, addr.port);
+    },
+    peerOf: (conn) => {
+      const addr = conn.remoteAddr as Deno.NetAddr;
+      return ipAddress(addr.hostname, addr.port);
+    },
+    describe: () => `ssl:${hostname}:${port}`,
+  };
+}
+
+function tlsDialer(
+  host: string,
+  port: number,
+  tls: TLSClientOptions,
+  options: ConnectTCPOptions,
+): StreamDialer {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(
+      `Invalid port "${port}": expected an integer from 1 to 65535`,
+    );
+  }
+  if (options.bindAddress !== undefined) {
+    throw new TypeError(
+      "Cannot bind a local address: Deno.connectTls does not support it",
+    );
+  }
+  const hostname = host.startsWith("[") && host.endsWith("]")
+    ? host.slice(1, -1)
+    : host;
+  const where = hostname.includes(":")
+    ? `[${hostname}]:${port}`
+    : `${hostname}:${port}`;
+  return {
+    tcp: false,
+    tls: true,
+    destination: ipAddress(hostname, port),
+    async dial() {
+      const conn = await Deno.connectTls({
+        hostname,
+        port,
+        caCerts: tls.caCerts,
+        alpnProtocols: tls.alpnProtocols,
+      });
+      try {
+        const info = await conn.handshake();
+        recordNegotiatedProtocol(conn, info.alpnProtocol);
+      } catch (e) {
+        conn.close();
+        throw new SSLError(
+          `TLS handshake with "${where}" failed: ${(e as Error)?.message ?? e}`,
+          { cause: e },
+        );
+      }
+      return conn;
+    },
+    errorFor: (
+      e,
+    ) => (e instanceof SSLError ? e : connectError(e, hostname, port)),
+    peerOf: (conn) => {
+      const addr = conn.remoteAddr as Deno.NetAddr;
+      return ipAddress(addr.hostname, addr.port);
+    },
+    describe: () => `ssl:${where}`,
+  };
+}
+
+/** Listens with TLS on `port` for `reactor`; what `reactor.listenSSL` calls. */
+export function listenSSL(
+  reactor: ReactorBase,
+  port: number,
+  factory: IProtocolFactory,
+  tls: TLSServerOptions,
+  options: ListenTCPOptions = {},
+): Port<IPv4Address | IPv6Address> {
+  const p = new Port(reactor, factory, tlsBinding(port, tls, options));
+  p.startListening();
+  return p;
+}
+
+/** Connects with TLS to `host:port` for `reactor`; what `reactor.connectSSL` calls. */
+export function connectSSL(
+  reactor: ReactorBase,
+  host: string,
+  port: number,
+  factory: IProtocolFactory,
+  tls: TLSClientOptions = {},
+  options: ConnectTCPOptions = {},
+): Connector {
+  const c = new Connector(
+    reactor,
+    factory,
+    tlsDialer(host, port, tls, options),
+    options.timeout,
+  );
+  c.connect();
+  return c;
+}
