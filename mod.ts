@@ -43,6 +43,7 @@ export {
 export { Connection, type ConnectionOwner } from "./src/internet/connection.ts";
 export * from "./src/internet/task.ts";
 export * from "./src/internet/endpoints.ts";
+export * from "./src/internet/client_service.ts";
 export {
   type TLSClientOptions,
   type TLSServerOptions,

@@ -34,7 +34,8 @@ export class ByteBuffer {
   /** How many bytes are buffered. */
   get length(): number {
     const b = this.#b;
-    return this.#a.length - this.#aPos + (b === null ? 0 : b.length - this.#bPos);
+    return this.#a.length - this.#aPos +
+      (b === null ? 0 : b.length - this.#bPos);
   }
 
   /** Appends `data`, without copying it unless two segments are already held. */

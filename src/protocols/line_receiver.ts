@@ -6,47 +6,47 @@
 import { Protocol } from "../internet/protocol.ts";
 import type { Data } from "../internet/interfaces.ts";
 import { ByteBuffer } from "./_byte_buffer.ts";
+import { concat, DelimiterCache, toBytes } from "./_framing.ts";
 
 const encoder = new TextEncoder();
-const CRLF = encoder.encode("\r\n");
+const NO_BYTES = new Uint8Array(0);
 
-function toBytes(data: Data): Uint8Array {
-  return typeof data === "string" ? encoder.encode(data) : data;
-}
-
-/** Caches the encoded form of a delimiter given as a string. */
-function delimiterBytes(
-  cache: { key?: Data; bytes: Uint8Array },
+/** The bytes of `line` followed by `delimiter`, in one array for one write. */
+function lineBytes(
+  line: Data,
   delimiter: Data,
+  cache: DelimiterCache,
 ): Uint8Array {
-  if (cache.key !== delimiter) {
-    const bytes = toBytes(delimiter);
-    if (bytes.length === 0) {
-      throw new RangeError(
-        'Invalid delimiter "": it must be at least one byte',
-      );
-    }
-    cache.key = delimiter;
-    cache.bytes = bytes;
-  }
-  return cache.bytes;
+  const bytes = cache.bytes(delimiter);
+  return typeof line === "string" && typeof delimiter === "string"
+    ? encoder.encode(line + delimiter)
+    : concat(line, bytes);
 }
 
 /**
- * A protocol that receives lines (and, in raw mode, raw data): each line,
- * without its delimiter, goes to `lineReceived`.
+ * A protocol that receives lines and, in raw mode, raw data (Twisted's
+ * `LineReceiver`, for line-oriented protocols such as SMTP, POP3 and IRC).
  *
- * - `delimiter` (default `"\r\n"`) and `MAX_LENGTH` (default 16384) can be
- *   overridden, and changed at any time: a change made inside `lineReceived`
- *   applies from the very next byte.
- * - A line longer than `MAX_LENGTH` (or that many bytes with no delimiter in
- *   sight) goes to `lineLengthExceeded`, which by default loses the connection.
- * - `setRawMode()` sends what follows to `rawDataReceived`; `setLineMode(extra)`
- *   goes back to lines.
- * - `pauseProducing()` stops line delivery (and reading) until
- *   `resumeProducing()`, which delivers the lines already buffered first.
+ * - Each line goes to {@linkcode LineReceiver.lineReceived} without its
+ *   `delimiter` (default `"\r\n"`; a string or bytes).
+ * - A line longer than `MAX_LENGTH` bytes (default 16384), or
+ *   `MAX_LENGTH + delimiter.length` bytes with no delimiter among them, goes
+ *   to {@linkcode LineReceiver.lineLengthExceeded} together with everything
+ *   buffered after it; by default that loses the connection. A line of
+ *   exactly `MAX_LENGTH` bytes is accepted.
+ * - {@linkcode LineReceiver.setRawMode} sends what follows to
+ *   {@linkcode LineReceiver.rawDataReceived};
+ *   {@linkcode LineReceiver.setLineMode} goes back to lines. Switching modes,
+ *   or changing `delimiter`, inside a callback applies from the very next
+ *   byte, even within the chunk being parsed.
+ * - Once the transport is disconnecting, no more lines are delivered.
+ * - {@linkcode LineReceiver.pauseProducing} stops delivery (and reading)
+ *   until {@linkcode LineReceiver.resumeProducing}, which first delivers the
+ *   lines already buffered.
  *
- * Lines are `Uint8Array`s that the protocol may keep.
+ * Lines and raw data are views into the received chunks (no copy): the
+ * protocol may keep them, as Twist never reuses the memory it hands to
+ * `dataReceived`.
  *
  * @example A line-based protocol, tested with a StringTransport
  * ```ts
@@ -66,6 +66,34 @@ function delimiterBytes(
  * p.dataReceived(new TextEncoder().encode("lo\r\nworld\r\n"));
  * assertEquals(new TextDecoder().decode(transport.value()), "HELLO\r\nWORLD\r\n");
  * ```
+ *
+ * @example Switching to raw mode for a counted body
+ * ```ts
+ * import { LineReceiver } from "@twist/twist";
+ * import { StringTransport } from "@twist/twist/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+ * const seen: string[] = [];
+ * class Body extends LineReceiver {
+ *   #left = 0;
+ *   override lineReceived(line: Uint8Array): void {
+ *     seen.push(`line ${decode(line)}`);
+ *     this.#left = Number(decode(line));
+ *     this.setRawMode();
+ *   }
+ *   override rawDataReceived(data: Uint8Array): void {
+ *     const body = data.subarray(0, this.#left);
+ *     this.#left -= body.length;
+ *     seen.push(`raw ${decode(body)}`);
+ *     if (this.#left === 0) this.setLineMode(data.subarray(body.length));
+ *   }
+ * }
+ * const p = new Body();
+ * p.makeConnection(new StringTransport());
+ * p.dataReceived(new TextEncoder().encode("3\r\nabc2\r\nxy"));
+ * assertEquals(seen, ["line 3", "raw abc", "line 2", "raw xy"]);
+ * ```
  */
 export class LineReceiver extends Protocol {
   /** The line delimiter. @default {"\r\n"} */
@@ -74,48 +102,67 @@ export class LineReceiver extends Protocol {
   MAX_LENGTH: number = 16384;
   /** Whether lines (`true`) or raw data (`false`) are being received (Twisted's `line_mode`). */
   lineMode: boolean = true;
-  /** Whether line delivery is paused. */
+  /** Whether delivery is paused (by `pauseProducing` or `stopProducing`). */
   paused: boolean = false;
   #buffer = new ByteBuffer();
-  /** Where the delimiter search resumes, and for which delimiter. */
+  /** How far the buffer was searched for `#scannedFor` without finding it. */
   #scanned = 0;
-  #scannedFor: Uint8Array | undefined;
+  #scannedFor: Uint8Array = NO_BYTES;
+  /** Whether the parse loop is running (a nested `dataReceived` only buffers). */
   #busy = false;
-  #delimiterCache: { key?: Data; bytes: Uint8Array } = { bytes: CRLF };
+  #delimiters = new DelimiterCache();
 
-  /** Called with each line, without its delimiter. */
+  /**
+   * Called with each line, without its delimiter. Override it.
+   *
+   * @param _line the line; the protocol may keep it
+   */
   lineReceived(_line: Uint8Array): void {
     throw new Error(`${this.constructor.name} must override lineReceived`);
   }
 
-  /** Called in raw mode with the data received. */
+  /**
+   * Called in raw mode with the data received. Override it to use raw mode.
+   *
+   * @param _data the bytes received; the protocol may keep them
+   */
   rawDataReceived(_data: Uint8Array): void {
     throw new Error(
       `${this.constructor.name} must override rawDataReceived to use raw mode`,
     );
   }
 
-  /** Called with a line (or unterminated data) longer than `MAX_LENGTH`; loses the connection by default. */
+  /**
+   * Called when a line is too long, with that line and everything buffered
+   * after it (or with all the unterminated data); by default it loses the
+   * connection. The buffer is empty when it is called.
+   *
+   * @param _line the offending bytes
+   */
   lineLengthExceeded(_line: Uint8Array): void {
     this.transport.loseConnection();
   }
 
-  /** Sends `line` followed by the delimiter. */
+  /**
+   * Sends `line` followed by the delimiter, in one write.
+   *
+   * @param line the line, without its delimiter (a string is UTF-8 encoded)
+   */
   sendLine(line: Data): void {
-    const bytes = toBytes(line);
-    const delimiter = delimiterBytes(this.#delimiterCache, this.delimiter);
-    const out = new Uint8Array(bytes.length + delimiter.length);
-    out.set(bytes);
-    out.set(delimiter, bytes.length);
-    this.transport.write(out);
+    this.transport.write(lineBytes(line, this.delimiter, this.#delimiters));
   }
 
-  /** Switches to raw mode: what follows goes to `rawDataReceived`. */
+  /** Switches to raw mode: the bytes that follow go to `rawDataReceived`. */
   setRawMode(): void {
     this.lineMode = false;
   }
 
-  /** Switches back to line mode, then processes `extra` as if it were received. */
+  /**
+   * Switches back to line mode, then parses `extra` as if it had just been
+   * received (from inside `rawDataReceived`, pass the bytes it did not use).
+   *
+   * @param extra bytes to parse for lines
+   */
   setLineMode(extra?: Data): void {
     this.lineMode = true;
     if (extra !== undefined && extra.length > 0) {
@@ -123,26 +170,39 @@ export class LineReceiver extends Protocol {
     }
   }
 
-  /** Empties the buffer and returns what was in it. */
+  /**
+   * Empties the buffer; callable from inside `lineReceived`.
+   *
+   * @returns the bytes that were buffered
+   */
   clearLineBuffer(): Uint8Array {
-    const rest = this.#buffer.takeAll();
     this.#scanned = 0;
-    return rest;
+    return this.#buffer.takeAll();
   }
 
-  /** Parses `data` into lines (or raw data). */
+  /** How many received bytes are buffered, waiting to be parsed. */
+  get bufferedBytes(): number {
+    return this.#buffer.length;
+  }
+
+  /**
+   * Parses `data` into lines (or raw data).
+   *
+   * @param data the bytes received; the protocol may keep them
+   */
   override dataReceived(data: Uint8Array): void {
     this.#buffer.append(data);
-    if (this.#busy) return; // Called from inside lineReceived: the running loop picks it up.
+    // Called from inside a callback: the running loop picks the data up.
+    if (this.#busy) return;
     this.#busy = true;
     try {
-      this.#process();
+      this.#parse();
     } finally {
       this.#busy = false;
     }
   }
 
-  #process(): void {
+  #parse(): void {
     const buffer = this.#buffer;
     while (buffer.length > 0 && !this.paused) {
       if (!this.lineMode) {
@@ -150,19 +210,21 @@ export class LineReceiver extends Protocol {
         this.rawDataReceived(buffer.takeAll());
         continue;
       }
-      const delimiter = delimiterBytes(this.#delimiterCache, this.delimiter);
-      if (this.#scannedFor !== delimiter) {
+      // Read the delimiter afresh for every line: a callback may change it.
+      const delimiter = this.#delimiters.bytes(this.delimiter);
+      if (delimiter !== this.#scannedFor) {
         this.#scannedFor = delimiter;
         this.#scanned = 0;
       }
       const at = buffer.indexOf(delimiter, this.#scanned);
       if (at < 0) {
-        if (buffer.length >= this.MAX_LENGTH + delimiter.length) {
+        const length = buffer.length;
+        if (length >= this.MAX_LENGTH + delimiter.length) {
           this.#scanned = 0;
           this.lineLengthExceeded(buffer.takeAll());
         } else {
-          // Resume where a delimiter could still start.
-          this.#scanned = Math.max(0, buffer.length - delimiter.length + 1);
+          // A delimiter could still begin in the last few bytes.
+          this.#scanned = Math.max(0, length - delimiter.length + 1);
         }
         return;
       }
@@ -178,20 +240,20 @@ export class LineReceiver extends Protocol {
     }
   }
 
-  /** Pauses line delivery and reading. */
+  /** Pauses line delivery and the transport's reading. */
   pauseProducing(): void {
     this.paused = true;
     this.transport.pauseProducing();
   }
 
-  /** Resumes reading and delivers the lines already buffered. */
+  /** Resumes the transport's reading and delivers the lines already buffered. */
   resumeProducing(): void {
     this.paused = false;
     this.transport.resumeProducing();
-    this.dataReceived(new Uint8Array(0));
+    this.dataReceived(NO_BYTES);
   }
 
-  /** Stops for good (the transport closes). */
+  /** Stops delivery for good and tells the transport to stop producing. */
   stopProducing(): void {
     this.paused = true;
     this.transport.stopProducing();
@@ -200,9 +262,15 @@ export class LineReceiver extends Protocol {
 
 /**
  * A faster line receiver without raw mode or pausing (Twisted's
- * `LineOnlyReceiver`): each line goes to `lineReceived`; a line longer than
- * `MAX_LENGTH` (or unterminated data that long) goes to `lineLengthExceeded`
- * and parsing stops.
+ * `LineOnlyReceiver`): each line goes to
+ * {@linkcode LineOnlyReceiver.lineReceived}.
+ *
+ * Its limits are Twisted's, slightly different from `LineReceiver`'s: a line
+ * longer than `MAX_LENGTH` bytes (default 16384), or more than `MAX_LENGTH`
+ * bytes buffered with no delimiter, goes to
+ * {@linkcode LineOnlyReceiver.lineLengthExceeded} (which by default loses the
+ * connection) and the rest of that chunk's complete lines are dropped. A
+ * change of `delimiter` inside `lineReceived` applies from the next chunk.
  *
  * @example
  * ```ts
@@ -220,6 +288,7 @@ export class LineReceiver extends Protocol {
  * p.makeConnection(new StringTransport());
  * p.dataReceived(new TextEncoder().encode("a\r\nb\r\nc"));
  * assertEquals(lines, ["a", "b"]);
+ * assertEquals(p.bufferedBytes, 1);
  * ```
  */
 export class LineOnlyReceiver extends Protocol {
@@ -229,42 +298,78 @@ export class LineOnlyReceiver extends Protocol {
   MAX_LENGTH: number = 16384;
   #buffer = new ByteBuffer();
   #scanned = 0;
-  #delimiterCache: { key?: Data; bytes: Uint8Array } = { bytes: CRLF };
+  #scannedFor: Uint8Array = NO_BYTES;
+  #delimiters = new DelimiterCache();
 
-  /** Called with each line, without its delimiter. */
+  /**
+   * Called with each line, without its delimiter. Override it.
+   *
+   * @param _line the line; the protocol may keep it
+   */
   lineReceived(_line: Uint8Array): void {
     throw new Error(`${this.constructor.name} must override lineReceived`);
   }
 
-  /** Called with a line longer than `MAX_LENGTH`; loses the connection by default. */
+  /**
+   * Called with a line (or unterminated data) longer than `MAX_LENGTH`; by
+   * default it loses the connection.
+   *
+   * @param _line the offending bytes
+   */
   lineLengthExceeded(_line: Uint8Array): void {
     this.transport.loseConnection();
   }
 
-  /** Sends `line` followed by the delimiter. */
+  /**
+   * Sends `line` followed by the delimiter, in one write.
+   *
+   * @param line the line, without its delimiter (a string is UTF-8 encoded)
+   */
   sendLine(line: Data): void {
-    this.transport.writeSequence([
-      line,
-      delimiterBytes(this.#delimiterCache, this.delimiter),
-    ]);
+    this.transport.write(lineBytes(line, this.delimiter, this.#delimiters));
   }
 
-  /** Parses `data` into lines. */
+  /** How many received bytes are buffered, waiting to be parsed. */
+  get bufferedBytes(): number {
+    return this.#buffer.length;
+  }
+
+  /**
+   * Parses `data` into lines.
+   *
+   * @param data the bytes received; the protocol may keep them
+   */
   override dataReceived(data: Uint8Array): void {
     const buffer = this.#buffer;
     buffer.append(data);
-    const delimiter = delimiterBytes(this.#delimiterCache, this.delimiter);
+    // Twisted splits the whole chunk with the delimiter of the moment.
+    const delimiter = this.#delimiters.bytes(this.delimiter);
+    const n = delimiter.length;
+    if (delimiter !== this.#scannedFor) {
+      this.#scannedFor = delimiter;
+      this.#scanned = 0;
+    }
     for (;;) {
       const at = buffer.indexOf(delimiter, this.#scanned);
       if (at < 0) {
-        this.#scanned = Math.max(0, buffer.length - delimiter.length + 1);
+        this.#scanned = Math.max(0, buffer.length - n + 1);
         break;
       }
       this.#scanned = 0;
-      if (this.transport?.disconnecting) return;
+      if (this.transport?.disconnecting) {
+        // The lines after the one that closed the connection are disregarded.
+        buffer.clear();
+        return;
+      }
       const line = buffer.take(at);
-      buffer.skip(delimiter.length);
+      buffer.skip(n);
       if (line.length > this.MAX_LENGTH) {
+        // As Twisted: the chunk's other complete lines go too; a partial one stays.
+        for (let next = buffer.indexOf(delimiter, 0); next >= 0;) {
+          buffer.skip(next + n);
+          next = buffer.indexOf(delimiter, 0);
+        }
+        this.#scanned = Math.max(0, buffer.length - n + 1);
         this.lineLengthExceeded(line);
         return;
       }

@@ -1,0 +1,21 @@
+// deno run --allow-net --allow-read examples/tls_echoserver.ts [--port 8443] [--cert FILE --key FILE]
+//
+// The echo server over TLS. The default certificate is the test one in
+// tests/fixtures/tls (for localhost and 127.0.0.1, signed by a test CA):
+// bring your own for anything real.
+import { parseArgs } from "@std/cli";
+import { Echo, Factory, reactor, tlsServerOptionsFromFiles } from "../mod.ts";
+
+if (import.meta.main) {
+  const args = parseArgs(Deno.args, {
+    string: ["port", "cert", "key"],
+    default: {
+      port: "8443",
+      cert: "tests/fixtures/tls/server.pem",
+      key: "tests/fixtures/tls/server.key",
+    },
+  });
+  const tls = tlsServerOptionsFromFiles(args.cert, args.key);
+  reactor.listenSSL(Number(args.port), Factory.forProtocol(Echo), tls);
+  reactor.run();
+}
