@@ -327,3 +327,32 @@ Deno.test("ssl: endpoints from strings: Twisted's privateKey/certKey files, caCe
   await new Promise<void>((r) => reactor.callLater(0.05, () => r()));
   await port.stopListening();
 });
+
+Deno.test("Endpoints from strings listen and connect: tcp6 on ::1", async () => {
+  const serverFactory = Factory.forProtocol(Echo);
+  serverFactory.noisy = false;
+  let port;
+  try {
+    port = await serverFromString(reactor, "tcp6:0:interface=\\:\\:1").listen(
+      serverFactory,
+    );
+  } catch (e) {
+    // deno-lint-ignore no-console
+    console.log(
+      `skipped: IPv6 loopback unavailable here (${(e as Error).message})`,
+    );
+    return;
+  }
+  const number = (port.getHost() as IPv4Address).port;
+  const client = await connectProtocol(
+    clientFromString(reactor, `tcp6:host=\\:\\:1:port=${number}`),
+    new Collect(),
+  );
+  client.transport.write("over tcp6");
+  assertEquals(
+    await withTimeout(client.got.promise, 5000, "the echo"),
+    "over tcp6",
+  );
+  client.transport.loseConnection();
+  await port.stopListening();
+});
