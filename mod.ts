@@ -53,3 +53,4 @@ export * from "./src/logger.ts";
 export * from "./src/protocols/basic.ts";
 export * from "./src/protocols/policies.ts";
 export * from "./src/protocols/wire.ts";
+export * from "./src/protocols/portforward.ts";

@@ -1,0 +1,310 @@
+/**
+ * `twist`: serve a protocol with one command, as Twisted's `twist` does.
+ *
+ * ```sh
+ * deno run --allow-net jsr:@twist/twist/cli echo --listen tcp:8000
+ * deno run --allow-net jsr:@twist/twist/cli portforward --listen tcp:8080 --dest tcp:host=127.0.0.1:port=80
+ * deno run --allow-net --allow-read jsr:@twist/twist/cli serve ./my_factory.ts --listen tcp:9000
+ * ```
+ *
+ * Logs go to stderr with timestamps (`--log-format json` for JSON lines,
+ * `--quiet` for errors only). SIGINT and SIGTERM stop the server gracefully:
+ * it stops listening, lets connections finish their writes, and exits 0.
+ * Bad arguments print one line and exit with code 2.
+ *
+ * @example Running the runner from code
+ * ```ts ignore
+ * import { main } from "@twist/twist/cli";
+ *
+ * Deno.exit(await main(["echo", "--listen", "tcp:8000"]));
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "@std/cli";
+import { Factory, type ProtocolClass } from "./internet/protocol.ts";
+import type { IProtocolFactory } from "./internet/interfaces.ts";
+import { type Reactor, reactor as defaultReactor } from "./internet/reactor.ts";
+import {
+  clientFromString,
+  type IStreamServerEndpoint,
+  serverFromString,
+} from "./internet/endpoints.ts";
+import { formatEvent, log, type LogEvent } from "./logger.ts";
+import { Chargen, Daytime, Discard, Echo, QOTD } from "./protocols/wire.ts";
+import { ProxyFactory } from "./protocols/portforward.ts";
+
+/** The runner's version. */
+export const VERSION = "0.1.0";
+
+const WIRE: Record<string, [ProtocolClass, string]> = {
+  echo: [Echo, "sends back what it receives (RFC 862)"],
+  discard: [Discard, "throws away what it receives (RFC 863)"],
+  chargen: [
+    Chargen,
+    "sends a character pattern until the peer hangs up (RFC 864)",
+  ],
+  daytime: [Daytime, "sends the date and time, then closes (RFC 867)"],
+  qotd: [QOTD, "sends a quote, then closes (RFC 865)"],
+};
+
+const RUNNER_HELP =
+  `twist ${VERSION}: serve a Twisted-style protocol with one command.
+
+Usage: twist [--log-format text|json] [--quiet] COMMAND [options]
+
+Commands:
+${
+    Object.entries(WIRE).map(([name, [, what]]) =>
+      `  ${name.padEnd(12)} ${what}`
+    ).join("\n")
+  }
+  portforward  forwards connections to --dest, with backpressure both ways
+  serve        serves the Factory or Protocol class a module exports by default
+
+Options:
+  --log-format text|json   log format on stderr (default: text)
+  --quiet                  log errors only
+  -h, --help               show help (also: twist COMMAND --help)
+  --version                show the version
+
+Examples:
+  deno run --allow-net jsr:@twist/twist/cli echo --listen tcp:8000
+  deno run --allow-net jsr:@twist/twist/cli portforward --listen tcp:8080 --dest tcp:host=127.0.0.1:port=80
+  deno run --allow-net --allow-read jsr:@twist/twist/cli serve ./my_factory.ts --listen tcp:9000`;
+
+const LISTEN_HELP =
+  `  --listen ENDPOINT   where to listen (may repeat): tcp:PORT[:interface=IP],
+                      tcp6:PORT, unix:PATH[:mode=600], ssl:PORT:privateKey=KEY.pem:certKey=CERT.pem`;
+
+function commandHelp(command: string): string {
+  if (command in WIRE) {
+    return `Usage: twist ${command} [--listen ENDPOINT]...
+
+${WIRE[command][1][0].toUpperCase()}${WIRE[command][1].slice(1)}.
+
+Options:
+${LISTEN_HELP}
+                      (default: tcp:8000)
+
+Example:
+  deno run --allow-net jsr:@twist/twist/cli ${command} --listen tcp:8000`;
+  }
+  if (command === "portforward") {
+    return `Usage: twist portforward --listen ENDPOINT... --dest ENDPOINT
+
+Forwards every connection to the destination, both ways; a slow side pauses
+the other, so memory stays bounded.
+
+Options:
+${LISTEN_HELP}
+  --dest ENDPOINT     where to forward: tcp:host=HOST:port=PORT, unix:PATH, ssl:HOST:PORT
+
+Example:
+  deno run --allow-net jsr:@twist/twist/cli portforward --listen tcp:8080 --dest tcp:host=127.0.0.1:port=80`;
+  }
+  return `Usage: twist serve MODULE [--listen ENDPOINT]...
+
+Imports MODULE and serves its default export: a Factory, or a Protocol class.
+
+Options:
+${LISTEN_HELP}
+                      (default: tcp:8000)
+
+Example:
+  deno run --allow-net --allow-read jsr:@twist/twist/cli serve ./my_factory.ts --listen tcp:9000`;
+}
+
+/** A bad command line: printed as one line, exit code 2. */
+class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Where the runner writes (injectable for tests). */
+export interface CLIOptions {
+  /** The reactor to run. @default {the shared reactor} */
+  reactor?: Reactor;
+  /** Writes a line to stdout. */
+  stdout?: (line: string) => void;
+  /** Writes a line to stderr. */
+  stderr?: (line: string) => void;
+}
+
+const encoder = new TextEncoder();
+const writeLine =
+  (stream: { writeSync(p: Uint8Array): number }) => (line: string): void => {
+    stream.writeSync(encoder.encode(line + "\n"));
+  };
+
+function stringOption(
+  args: Record<string, unknown>,
+  name: string,
+): string | undefined {
+  const v = args[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== "string" || v === "") {
+    throw new UsageError(`--${name} needs a value`);
+  }
+  return v;
+}
+
+async function loadFactory(module: string): Promise<IProtocolFactory> {
+  const url = /^[a-z][a-z0-9+.-]*:/i.test(module)
+    ? module
+    : new URL(module, `file://${Deno.cwd()}/`).href;
+  let loaded: { default?: unknown };
+  try {
+    loaded = await import(url);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) {
+      throw new UsageError(
+        `Cannot import "${module}": ${
+          (e as Error).message.replace(/, run again.*$/, "")
+        }: add --allow-read`,
+      );
+    }
+    throw new UsageError(
+      `Cannot import "${module}": ${(e as Error).message.split("\n")[0]}`,
+    );
+  }
+  const d = loaded.default;
+  if (d && typeof (d as IProtocolFactory).buildProtocol === "function") {
+    return d as IProtocolFactory;
+  }
+  if (typeof d === "function") return Factory.forProtocol(d as ProtocolClass);
+  throw new UsageError(
+    `"${module}" must export a Factory or a Protocol class by default`,
+  );
+}
+
+/**
+ * Runs the `twist` command line `argv`; resolves with the exit code once the
+ * server has stopped (0 after SIGINT/SIGTERM, 1 if it could not start, 2 for
+ * a bad command line).
+ *
+ * @example
+ * ```ts
+ * import { main } from "@twist/twist/cli";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const lines: string[] = [];
+ * assertEquals(await main(["--version"], { stdout: (l) => lines.push(l) }), 0);
+ * assertEquals(lines, ["twist 0.1.0"]);
+ * ```
+ */
+export async function main(
+  argv: string[],
+  options: CLIOptions = {},
+): Promise<number> {
+  const out = options.stdout ?? writeLine(Deno.stdout);
+  const err = options.stderr ?? writeLine(Deno.stderr);
+  const reactor = options.reactor ?? defaultReactor;
+  let unknown: string | undefined;
+  const args = parseArgs(argv, {
+    boolean: ["help", "version", "quiet"],
+    string: ["listen", "dest", "log-format"],
+    collect: ["listen"],
+    alias: { h: "help" },
+    unknown: (arg: string) => {
+      if (arg.startsWith("-")) {
+        unknown ??= arg;
+        return false;
+      }
+      return true;
+    },
+  });
+  try {
+    if (unknown) {
+      throw new UsageError(`Unknown option "${unknown}" (see --help)`);
+    }
+    const [command, ...rest] = args._.map(String);
+    if (args.version) {
+      out(`twist ${VERSION}`);
+      return 0;
+    }
+    if (!command) {
+      if (args.help) {
+        out(RUNNER_HELP);
+        return 0;
+      }
+      throw new UsageError("Missing the command (see --help)");
+    }
+    if (
+      !(command in WIRE) && command !== "portforward" && command !== "serve"
+    ) {
+      throw new UsageError(`Unknown command "${command}" (see --help)`);
+    }
+    if (args.help) {
+      out(commandHelp(command));
+      return 0;
+    }
+    const format = stringOption(args, "log-format") ?? "text";
+    if (format !== "text" && format !== "json") {
+      throw new UsageError(
+        `Invalid --log-format "${format}": expected "text" or "json"`,
+      );
+    }
+    const listens = (args.listen as string[]).length > 0
+      ? (args.listen as string[])
+      : ["tcp:8000"];
+    const endpoints: IStreamServerEndpoint[] = listens.map((d) =>
+      serverFromString(reactor, d)
+    );
+    let factory: IProtocolFactory;
+    if (command in WIRE) {
+      if (rest.length > 0) {
+        throw new UsageError(`Unexpected argument "${rest[0]}"`);
+      }
+      factory = Factory.forProtocol(WIRE[command][0]);
+    } else if (command === "portforward") {
+      if (rest.length > 0) {
+        throw new UsageError(`Unexpected argument "${rest[0]}"`);
+      }
+      const dest = stringOption(args, "dest");
+      if (!dest) throw new UsageError("portforward needs --dest ENDPOINT");
+      factory = new ProxyFactory(clientFromString(reactor, dest));
+    } else {
+      if (rest.length !== 1) {
+        throw new UsageError("serve needs exactly one MODULE");
+      }
+      factory = await loadFactory(rest[0]);
+    }
+    // Logging: replace the default observer.
+    for (const observer of [...log.observers]) log.removeObserver(observer);
+    const quiet = args.quiet === true;
+    log.addObserver((event: LogEvent) => {
+      if (quiet && event.level !== "error") return;
+      if (format === "json") {
+        const { failure, ...rest } = event;
+        err(
+          JSON.stringify({
+            ...rest,
+            time: new Date(event.time).toISOString(),
+            ...(failure ? { traceback: failure.getTraceback() } : {}),
+          }),
+        );
+      } else {
+        err(formatEvent(event));
+      }
+    });
+    for (const [i, endpoint] of endpoints.entries()) {
+      try {
+        const port = await endpoint.listen(factory);
+        log.msg(`${command} listening on ${listens[i]} (${port.getHost()})`);
+      } catch (e) {
+        err(`twist: ${(e as Error).message}`);
+        return 1;
+      }
+    }
+    await reactor.run();
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof TypeError) {
+      err(`twist: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
