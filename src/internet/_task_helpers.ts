@@ -57,6 +57,12 @@ export interface ReactOptions {
  * 0 on success, or 1 after logging the failure. If the reactor is stopped
  * some other way first, the exit code is 0.
  *
+ * @param main the program; gets the reactor and `argv`
+ * @param argv extra arguments for `main`
+ * @param reactorOrOptions the reactor to run (default: the shared `reactor`),
+ * or {@linkcode ReactOptions}
+ * @returns a Promise that settles only if `exit` returns (in tests)
+ *
  * @example A script's entry point
  * ```ts ignore
  * import { deferLater, react, type Reactor } from "@twist/twist";
@@ -70,8 +76,12 @@ export interface ReactOptions {
 export async function react<A extends unknown[]>(
   main: (reactor: Reactor, ...argv: A) => unknown,
   argv: A = [] as unknown as A,
-  options: ReactOptions = {},
+  reactorOrOptions: Reactor | ReactOptions = {},
 ): Promise<void> {
+  // Twisted's third argument is the reactor; options add a testable exit.
+  const options: ReactOptions = "run" in reactorOrOptions
+    ? { reactor: reactorOrOptions }
+    : reactorOrOptions;
   const reactor = options.reactor ?? defaultReactor;
   const exit = options.exit ?? ((code: number) => Deno.exit(code));
   let code = 0;

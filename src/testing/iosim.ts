@@ -231,8 +231,13 @@ export class FakeTransport implements ITCPTransport {
 
 /** Options of {@linkcode IOPump} and the `connect` helpers. */
 export interface PumpOptions {
-  /** Deliver at most this many bytes per `dataReceived` call (1: a byte at a time). */
-  chunkSize?: number;
+  /**
+   * Deliver at most this many bytes per `dataReceived` call (1: a byte at a
+   * time), or the given sizes in turn, starting over when they run out.
+   *
+   * @default {Infinity}
+   */
+  chunkSize?: number | readonly number[];
 }
 
 /**
@@ -263,8 +268,9 @@ export class IOPump {
   readonly clientIO: FakeTransport;
   /** The server side's transport. */
   readonly serverIO: FakeTransport;
-  /** Bytes per `dataReceived` call (`Infinity`: all at once). */
-  chunkSize: number;
+  /** Bytes per `dataReceived` call (`Infinity`: all at once), or sizes in turn. */
+  chunkSize: number | readonly number[];
+  #sizeIndex = 0;
 
   /** Joins the two sides. */
   constructor(
@@ -279,6 +285,20 @@ export class IOPump {
     this.clientIO = clientIO;
     this.serverIO = serverIO;
     this.chunkSize = options.chunkSize ?? Infinity;
+    for (const n of [this.chunkSize].flat()) {
+      if (!(n >= 1)) {
+        throw new RangeError(
+          `Invalid chunk size "${n}": expected a number of bytes >= 1`,
+        );
+      }
+    }
+  }
+
+  #nextSize(): number {
+    const sizes = this.chunkSize;
+    if (typeof sizes === "number") return sizes;
+    if (sizes.length === 0) return Infinity;
+    return sizes[this.#sizeIndex++ % sizes.length];
   }
 
   /**
@@ -316,7 +336,7 @@ export class IOPump {
     while (pending.length > 0) {
       if (to.paused || to.closed) break;
       const head = pending[0];
-      const n = Math.min(head.length, this.chunkSize);
+      const n = Math.min(head.length, this.#nextSize());
       const chunk = head.subarray(0, n);
       if (n === head.length) pending.shift();
       else pending[0] = head.subarray(n);

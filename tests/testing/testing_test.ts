@@ -230,6 +230,29 @@ Deno.test("iosim: an echo conversation, delivered one byte at a time", () => {
   assertEquals(pump.pump(), false);
 });
 
+Deno.test("iosim: delivers in the given chunk sizes, in turn, and rejects sizes below 1", () => {
+  const { client, server, pump } = connectedServerAndClient(
+    AccumulatingProtocol,
+    AccumulatingProtocol,
+    { chunkSize: [2, 3] },
+  );
+  const chunks: string[] = [];
+  const original = client.dataReceived.bind(client);
+  client.dataReceived = (d: Uint8Array) => {
+    chunks.push(new TextDecoder().decode(d));
+    original(d);
+  };
+  server.transport.write("abcdefghijk");
+  pump.flush();
+  assertEquals(chunks, ["ab", "cde", "fg", "hij", "k"]);
+  assertEquals(client.text(), "abcdefghijk");
+  assertThrows(
+    () => connectedServerAndClient(Protocol, Protocol, { chunkSize: [4, 0] }),
+    RangeError,
+    'Invalid chunk size "0"',
+  );
+});
+
 Deno.test("iosim: loseConnection reaches both sides after the data, with ConnectionDone", () => {
   const { client, server, pump } = connectedServerAndClient(
     AccumulatingProtocol,
