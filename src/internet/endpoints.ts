@@ -820,6 +820,25 @@ export function serverFromString(
   }
 }
 
+/** The host and port of a client description: `HOST:PORT`, `host=...:port=...`, or a mix. */
+function hostAndPort(
+  description: string,
+  args: string[],
+  kwargs: Record<string, string>,
+): { host: string; port: number } {
+  let host = kwargs.host;
+  let portText = kwargs.port;
+  if (args.length === 2) [host, portText] = args;
+  else if (args.length === 1) {
+    if (host !== undefined) portText = args[0];
+    else host = args[0];
+  } else if (args.length > 2) {
+    invalid(description, `too many arguments: "${args.join(":")}"`);
+  }
+  if (!host) invalid(description, "missing host");
+  return { host, port: integer(description, "port", portText, 1, 65535) };
+}
+
 /**
  * Makes a client endpoint from a description in Twisted's grammar:
  * `tcp:host=HOST:port=PORT[:timeout=S]` (or `tcp:HOST:PORT`), `tcp6:...`,
@@ -853,17 +872,7 @@ export function clientFromString(
         "timeout",
         "bindAddress",
       ]);
-      let host = kwargs.host;
-      let portText = kwargs.port;
-      if (args.length === 2) [host, portText] = args;
-      else if (args.length === 1) {
-        if (host !== undefined) portText = args[0];
-        else host = args[0];
-      } else if (args.length > 2) {
-        invalid(description, `too many arguments: "${args.join(":")}"`);
-      }
-      if (!host) invalid(description, "missing host");
-      const port = integer(description, "port", portText, 1, 65535);
+      const { host, port } = hostAndPort(description, args, kwargs);
       const options: TCPClientEndpointOptions = {};
       if (kwargs.timeout !== undefined) {
         options.timeout = integer(
@@ -916,17 +925,7 @@ export function clientFromString(
         "hostname",
         "alpn",
       ]);
-      let host = kwargs.host;
-      let portText = kwargs.port;
-      if (args.length === 2) [host, portText] = args;
-      else if (args.length === 1) {
-        if (host !== undefined) portText = args[0];
-        else host = args[0];
-      } else if (args.length > 2) {
-        invalid(description, `too many arguments: "${args.join(":")}"`);
-      }
-      if (!host) invalid(description, "missing host");
-      const port = integer(description, "port", portText, 1, 65535);
+      const { host, port } = hostAndPort(description, args, kwargs);
       const tls: TLSClientOptions = {
         caCerts: readCACerts(description, kwargs.caCerts, kwargs.caCertsDir),
       };

@@ -122,7 +122,11 @@ function startConnection(
   return connection;
 }
 
-function ipAddress(host: string, port: number): IPv4Address | IPv6Address {
+/** A TCP address of the right family for `host`. */
+export function ipAddress(
+  host: string,
+  port: number,
+): IPv4Address | IPv6Address {
   return host.includes(":")
     ? new IPv6Address("TCP", host, port)
     : new IPv4Address("TCP", host, port);
@@ -321,11 +325,7 @@ function tcpBinding(
   port: number,
   options: ListenTCPOptions,
 ): StreamBinding<IPv4Address | IPv6Address> {
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(
-      `Invalid port "${port}": expected an integer from 0 to 65535`,
-    );
-  }
+  checkPort(port, 0);
   const hostname = options.interface ?? "0.0.0.0";
   return {
     tcp: true,
@@ -341,14 +341,8 @@ function tcpBinding(
         );
       }
     },
-    hostOf: (listener) => {
-      const addr = listener.addr as Deno.NetAddr;
-      return ipAddress(addr.hostname, addr.port);
-    },
-    peerOf: (conn) => {
-      const addr = conn.remoteAddr as Deno.NetAddr;
-      return ipAddress(addr.hostname, addr.port);
-    },
+    hostOf: ipHostOf,
+    peerOf: ipPeerOf,
     describe: () => `${hostname}:${port}`,
   };
 }
@@ -627,11 +621,7 @@ function tcpDialer(
   port: number,
   options: ConnectTCPOptions,
 ): StreamDialer {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new RangeError(
-      `Invalid port "${port}": expected an integer from 1 to 65535`,
-    );
-  }
+  checkPort(port, 1);
   if (options.bindAddress !== undefined) {
     throw new TypeError(
       `Cannot bind the local address "${
@@ -647,10 +637,7 @@ function tcpDialer(
     destination: ipAddress(hostname, port),
     dial: () => Deno.connect({ hostname, port, transport: "tcp" }),
     errorFor: (e) => connectError(e, hostname, port),
-    peerOf: (conn) => {
-      const addr = conn.remoteAddr as Deno.NetAddr;
-      return ipAddress(addr.hostname, addr.port);
-    },
+    peerOf: ipPeerOf,
     describe:
       () => (hostname.includes(":")
         ? `[${hostname}]:${port}`
@@ -729,4 +716,29 @@ export function connectTCP(
   );
   c.connect();
   return c;
+}
+
+/** The IP address of a connection's peer, as bindings and dialers report it. */
+export function ipPeerOf(conn: Deno.Conn): IPv4Address | IPv6Address {
+  const addr = conn.remoteAddr as Deno.NetAddr;
+  return ipAddress(addr.hostname, addr.port);
+}
+
+/** The IP address a listener is bound to. */
+export function ipHostOf(listener: Deno.Listener): IPv4Address | IPv6Address {
+  const addr = listener.addr as Deno.NetAddr;
+  return ipAddress(addr.hostname, addr.port);
+}
+
+/**
+ * Checks a port number for listening (`min` 0) or connecting (`min` 1).
+ *
+ * @throws {RangeError} for a port out of range
+ */
+export function checkPort(port: number, min: 0 | 1): void {
+  if (!Number.isInteger(port) || port < min || port > 65535) {
+    throw new RangeError(
+      `Invalid port "${port}": expected an integer from ${min} to 65535`,
+    );
+  }
 }

@@ -12,11 +12,15 @@ import type {
   ListenTCPOptions,
 } from "./interfaces.ts";
 import type { ReactorBase } from "./base.ts";
-import { IPv4Address, IPv6Address } from "./address.ts";
+import type { IPv4Address, IPv6Address } from "./address.ts";
 import { CannotListenError, SSLError } from "./error.ts";
 import {
+  checkPort,
   connectError,
   Connector,
+  ipAddress,
+  ipHostOf,
+  ipPeerOf,
   listenErrorDetail,
   Port,
   type StreamBinding,
@@ -29,11 +33,6 @@ import {
 } from "./_tls_upgrade.ts";
 
 export type { TLSClientOptions, TLSServerOptions } from "./_tls_upgrade.ts";
-
-const ipAddress = (host: string, port: number): IPv4Address | IPv6Address =>
-  host.includes(":")
-    ? new IPv6Address("TCP", host, port)
-    : new IPv4Address("TCP", host, port);
 
 /**
  * Reads a certificate chain and key from PEM files (Twisted's
@@ -75,11 +74,7 @@ function tlsBinding(
   tls: TLSServerOptions,
   options: ListenTCPOptions,
 ): StreamBinding<IPv4Address | IPv6Address> {
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(
-      `Invalid port "${port}": expected an integer from 0 to 65535`,
-    );
-  }
+  checkPort(port, 0);
   if (typeof tls?.cert !== "string" || typeof tls?.key !== "string") {
     throw new TypeError(
       "listenSSL needs { cert, key } as PEM strings (tlsServerOptionsFromFiles reads them from files)",
@@ -111,14 +106,8 @@ function tlsBinding(
       const info = await (conn as Deno.TlsConn).handshake();
       recordNegotiatedProtocol(conn, info.alpnProtocol);
     },
-    hostOf: (listener) => {
-      const addr = listener.addr as Deno.NetAddr;
-      return ipAddress(addr.hostname, addr.port);
-    },
-    peerOf: (conn) => {
-      const addr = conn.remoteAddr as Deno.NetAddr;
-      return ipAddress(addr.hostname, addr.port);
-    },
+    hostOf: ipHostOf,
+    peerOf: ipPeerOf,
     describe: () => `ssl:${hostname}:${port}`,
   };
 }
@@ -129,11 +118,7 @@ function tlsDialer(
   tls: TLSClientOptions,
   options: ConnectTCPOptions,
 ): StreamDialer {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new RangeError(
-      `Invalid port "${port}": expected an integer from 1 to 65535`,
-    );
-  }
+  checkPort(port, 1);
   if (options.bindAddress !== undefined) {
     throw new TypeError(
       "Cannot bind a local address: Deno.connectTls does not support it",
@@ -171,10 +156,7 @@ function tlsDialer(
     errorFor: (
       e,
     ) => (e instanceof SSLError ? e : connectError(e, hostname, port)),
-    peerOf: (conn) => {
-      const addr = conn.remoteAddr as Deno.NetAddr;
-      return ipAddress(addr.hostname, addr.port);
-    },
+    peerOf: ipPeerOf,
     describe: () => `ssl:${where}`,
   };
 }
