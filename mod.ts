@@ -44,6 +44,8 @@ export { Connection, type ConnectionOwner } from "./src/internet/connection.ts";
 export * from "./src/internet/task.ts";
 export * from "./src/internet/endpoints.ts";
 export * from "./src/internet/client_service.ts";
+export * from "./src/internet/process.ts";
+export * from "./src/internet/utils.ts";
 export {
   type TLSClientOptions,
   type TLSServerOptions,

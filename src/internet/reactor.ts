@@ -19,6 +19,12 @@ import {
   type TLSClientOptions,
   type TLSServerOptions,
 } from "./tls.ts";
+import {
+  type ProcessProtocol,
+  type ProcessTransport,
+  spawnProcess,
+  type SpawnProcessOptions,
+} from "./process.ts";
 import { ReactorBase } from "./base.ts";
 import type {
   ConnectTCPOptions,
@@ -122,6 +128,23 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     options: ConnectTCPOptions = {},
   ): Connector {
     return connectSSL(this, host, port, factory, tls, options);
+  }
+
+  /**
+   * Runs `executable` (with `args`, whose first item is the program's own
+   * name, as in Twisted) connected to `protocol`.
+   *
+   * Requires `--allow-run` for the program (e.g. `--allow-run=cat`).
+   *
+   * @throws {Error} when `--allow-run` is missing (the message names the flag)
+   */
+  spawnProcess(
+    protocol: ProcessProtocol,
+    executable: string,
+    args: string[] = [executable],
+    options: SpawnProcessOptions = {},
+  ): ProcessTransport {
+    return spawnProcess(protocol, executable, args, options);
   }
 
   /**

@@ -1,0 +1,138 @@
+/**
+ * Running a program and getting its results as Deferreds
+ * (`twisted.internet.utils`).
+ *
+ * Requires `--allow-run` for the program.
+ *
+ * @module
+ */
+import { Deferred } from "./defer.ts";
+import type { Failure } from "./failure.ts";
+import {
+  type ProcessDone,
+  ProcessProtocol,
+  type ProcessTerminated,
+  spawnProcess,
+  type SpawnProcessOptions,
+} from "./process.ts";
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** Collects a process's output and exit status. */
+class Collector extends ProcessProtocol {
+  readonly out: Uint8Array[] = [];
+  readonly err: Uint8Array[] = [];
+  /** Fires with the reason's value (a Failure given to callback() would take the errback path). */
+  readonly ended = new Deferred<ProcessDone | ProcessTerminated>();
+  override outReceived(data: Uint8Array): void {
+    this.out.push(data.slice());
+  }
+  override errReceived(data: Uint8Array): void {
+    this.err.push(data.slice());
+  }
+  override processEnded(reason: Failure): void {
+    this.ended.callback(reason.value as ProcessDone | ProcessTerminated);
+  }
+}
+
+function run(
+  executable: string,
+  args: string[],
+  options: SpawnProcessOptions,
+): Collector {
+  const collector = new Collector();
+  spawnProcess(collector, executable, [executable, ...args], options);
+  return collector;
+}
+
+/**
+ * Runs `executable` with `args` and fires with its stdout. Fails if it
+ * writes to stderr (unless `errorToo`, which includes stderr in the output),
+ * as Twisted's `getProcessOutput`.
+ *
+ * @example
+ * ```ts
+ * import { getProcessOutput } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const out = await getProcessOutput("deno", ["eval", "console.log('hello')"]);
+ * assertEquals(new TextDecoder().decode(out), "hello\n");
+ * ```
+ */
+export function getProcessOutput(
+  executable: string,
+  args: string[] = [],
+  options: SpawnProcessOptions & { errorToo?: boolean } = {},
+): Deferred<Uint8Array> {
+  const c = run(executable, args, options);
+  return c.ended.addCallback(() => {
+    if (c.err.length > 0 && !options.errorToo) {
+      throw new Error(
+        `"${executable}" wrote to stderr: ${
+          new TextDecoder().decode(concat(c.err)).trim()
+        }`,
+      );
+    }
+    return concat(options.errorToo ? [...c.out, ...c.err] : c.out);
+  }) as Deferred<Uint8Array>;
+}
+
+/**
+ * Runs `executable` with `args` and fires with its exit code.
+ *
+ * @example
+ * ```ts
+ * import { getProcessValue } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(await getProcessValue("deno", ["eval", "Deno.exit(3)"]), 3);
+ * ```
+ */
+export function getProcessValue(
+  executable: string,
+  args: string[] = [],
+  options: SpawnProcessOptions = {},
+): Deferred<number> {
+  return run(executable, args, options).ended.addCallback(
+    (e: ProcessDone | ProcessTerminated) => {
+      return e.exitCode ?? 128;
+    },
+  ) as Deferred<number>;
+}
+
+/**
+ * Runs `executable` with `args` and fires with `[stdout, stderr, exitCode]`;
+ * fails with `ProcessTerminated` (and the output) if a signal ended it.
+ *
+ * @example
+ * ```ts
+ * import { getProcessOutputAndValue } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const [out, err, code] = await getProcessOutputAndValue("deno", ["eval", "console.error('e'); console.log('o')"]);
+ * assertEquals([new TextDecoder().decode(out), new TextDecoder().decode(err), code], ["o\n", "e\n", 0]);
+ * ```
+ */
+export function getProcessOutputAndValue(
+  executable: string,
+  args: string[] = [],
+  options: SpawnProcessOptions = {},
+): Deferred<[Uint8Array, Uint8Array, number]> {
+  const c = run(executable, args, options);
+  return c.ended.addCallback((e: ProcessDone | ProcessTerminated) => {
+    if (e.signal) throw e;
+    return [concat(c.out), concat(c.err), e.exitCode ?? 0] as [
+      Uint8Array,
+      Uint8Array,
+      number,
+    ];
+  }) as Deferred<[Uint8Array, Uint8Array, number]>;
+}
