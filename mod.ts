@@ -46,6 +46,7 @@ export * from "./src/internet/endpoints.ts";
 export * from "./src/internet/client_service.ts";
 export * from "./src/internet/process.ts";
 export * from "./src/internet/utils.ts";
+export * from "./src/internet/udp.ts";
 export {
   type TLSClientOptions,
   type TLSServerOptions,

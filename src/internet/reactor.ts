@@ -25,6 +25,15 @@ import {
   spawnProcess,
   type SpawnProcessOptions,
 } from "./process.ts";
+import {
+  type DatagramProtocol,
+  listenMulticast,
+  type ListenMulticastOptions,
+  listenUDP,
+  type ListenUDPOptions,
+  type MulticastPort,
+  type UDPPort,
+} from "./udp.ts";
 import { ReactorBase } from "./base.ts";
 import type {
   ConnectTCPOptions,
@@ -145,6 +154,32 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     options: SpawnProcessOptions = {},
   ): ProcessTransport {
     return spawnProcess(protocol, executable, args, options);
+  }
+
+  /**
+   * Listens on UDP `port` with `protocol` (binding finishes asynchronously:
+   * await `port.listening`).
+   *
+   * Requires `--allow-net` for the interface and port, and for where
+   * datagrams are sent.
+   *
+   * @throws {CannotListenError} for a missing permission (naming the flag)
+   */
+  listenUDP(
+    port: number,
+    protocol: DatagramProtocol,
+    options: ListenUDPOptions = {},
+  ): UDPPort {
+    return listenUDP(port, protocol, options);
+  }
+
+  /** Listens on UDP `port` for multicast (`joinGroup`, `setTTL`, `setLoopbackMode`). */
+  listenMulticast(
+    port: number,
+    protocol: DatagramProtocol,
+    options: ListenMulticastOptions = {},
+  ): MulticastPort {
+    return listenMulticast(port, protocol, options);
   }
 
   /**
