@@ -1,15 +1,18 @@
 // deno run --allow-net=0.0.0.0:8123 examples/chat.ts [--port 8123]
 //
 // The LineReceiver chat server from Twisted's "Writing Servers" howto: it asks
-// each client for a name, then relays every line to everyone else. Try it with
-// two terminals running `nc localhost 8123`.
+// each client for a name, then relays every line to everyone else. Try it
+// with two terminals running `nc localhost 8123`. With `--port 0` the system
+// picks a free port (run it with `--allow-net=0.0.0.0:0`); the port in use is
+// printed either way.
 import { parseArgs } from "@std/cli";
 import { Factory, LineReceiver, reactor } from "../mod.ts";
-import type { Failure, IAddress } from "../mod.ts";
+import type { Failure, IAddress, IPv4Address } from "../mod.ts";
 
 const decoder = new TextDecoder();
 
-class Chat extends LineReceiver {
+/** One chat client: first its name, then its messages. */
+export class Chat extends LineReceiver {
   name: string | undefined;
   state: "GETNAME" | "CHAT" = "GETNAME";
   readonly users: Map<string, Chat>;
@@ -48,14 +51,15 @@ class Chat extends LineReceiver {
 
   handleChat(message: string): void {
     const line = `<${this.name}> ${message}`;
-    for (const [name, protocol] of this.users) {
-      if (name !== this.name) protocol.sendLine(line);
+    for (const protocol of this.users.values()) {
+      if (protocol !== this) protocol.sendLine(line);
     }
   }
 }
 
-class ChatFactory extends Factory {
-  readonly users = new Map<string, Chat>(); // maps user names to Chat instances
+/** Makes a `Chat` per connection, all sharing one table of users. */
+export class ChatFactory extends Factory {
+  readonly users: Map<string, Chat> = new Map(); // maps user names to Chat instances
 
   override buildProtocol(_addr: IAddress): Chat {
     return new Chat(this.users);
@@ -67,6 +71,10 @@ if (import.meta.main) {
     string: ["port"],
     default: { port: "8123" },
   });
-  reactor.listenTCP(Number(args.port), new ChatFactory());
+  const port = reactor.listenTCP(Number(args.port), new ChatFactory());
+  // deno-lint-ignore no-console
+  console.log(
+    `Chat server on port ${(port.getHost() as IPv4Address).port}`,
+  );
   reactor.run();
 }

@@ -48,13 +48,13 @@ export function spawn(
     pump(process.stdout, (s) => (out += s)),
     pump(process.stderr, (s) => (err += s)),
   ]);
+  let exited = false;
   const status = process.status.then(async (s) => {
     await pumps;
+    exited = true; // before the waiters look, so an early exit fails them at once
     for (const l of listeners) l();
     return s;
   });
-  let exited = false;
-  status.then(() => (exited = true));
   return {
     process,
     stdout: () => out,

@@ -59,35 +59,6 @@ class LineClient implements AsyncDisposable {
   }
 }
 
-Deno.test("examples: the chat server asks for names and relays lines to the others", async () => {
-  const port = freePort();
-  await using server = spawn(DENO, [
-    "run",
-    ...denoFlags(),
-    `--allow-net=0.0.0.0:${port}`,
-    "examples/chat.ts",
-    "--port",
-    `${port}`,
-  ]);
-  await waitForListening("127.0.0.1", port);
-  await using alice = await LineClient.connect(port);
-  await using bob = await LineClient.connect(port);
-  assertEquals(await alice.readLine(), "What's your name?");
-  assertEquals(await bob.readLine(), "What's your name?");
-  await alice.send("alice");
-  assertEquals(await alice.readLine(), "Welcome, alice!");
-  await bob.send("alice");
-  assertEquals(await bob.readLine(), "Name taken, please choose another.");
-  await bob.send("bob");
-  assertEquals(await bob.readLine(), "Welcome, bob!");
-  await alice.send("hi bob");
-  assertEquals(await bob.readLine(), "<alice> hi bob");
-  await bob.send("hi alice");
-  assertEquals(await alice.readLine(), "<bob> hi alice");
-  server.process.kill("SIGINT");
-  assertEquals((await server.wait()).code, 0);
-});
-
 Deno.test("examples: the wire services answer on their ports", async () => {
   // Port 0 for each: the example prints the ports it got.
   const flags = ["echo", "discard", "chargen", "qotd", "daytime"].flatMap((

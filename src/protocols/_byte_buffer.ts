@@ -12,6 +12,8 @@
  *
  * Nothing is ever written over bytes that were handed out (or over a chunk
  * the buffer adopted), so the views returned by `take` stay valid for good.
+ * When parsing stops with a few bytes left, `compact` copies them out of the
+ * chunk, so they do not pin the transport's read slab.
  *
  * @module
  */
@@ -19,6 +21,8 @@
 const EMPTY = new Uint8Array(0);
 /** The smallest store worth allocating when chunks must be gathered. */
 const MIN_STORE = 4096;
+/** The largest remainder `compact` copies out. */
+const COMPACT_LIMIT = 4096;
 
 /** Bytes received and not yet consumed (see the module doc). */
 export class ByteBuffer {
@@ -209,6 +213,22 @@ export class ByteBuffer {
     }
     this.#b = null;
     this.#bPos = 0;
+  }
+
+  /**
+   * Copies a small remainder out of the (much larger) memory it is a view of,
+   * so an idle connection holding half a message does not keep a whole read
+   * slab alive. Receivers call it when they stop parsing.
+   */
+  compact(): void {
+    const live = this.#a.length - this.#aPos;
+    if (
+      this.#b !== null || live === 0 || live > COMPACT_LIMIT ||
+      this.#a.buffer.byteLength <= 4 * live
+    ) return;
+    this.#a = this.#a.slice(this.#aPos);
+    this.#aPos = 0;
+    this.#store = null;
   }
 
   /** The buffered bytes as one view (gathering them first if they are split). */

@@ -3,7 +3,7 @@
  * and length-prefixed strings. Built only on the public core API, so each can
  * be tested with a `StringTransport`.
  *
- * @example
+ * @example Receiving CRLF-terminated lines
  * ```ts
  * import { LineReceiver } from "@twist/twist/protocols/basic";
  * import { StringTransport } from "@twist/twist/testing";

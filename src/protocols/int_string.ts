@@ -17,7 +17,7 @@ const COPY_LIMIT = 64 * 1024;
  * `sendString` was given a string longer than the length prefix can carry
  * (Twisted's `StringTooLongError`).
  *
- * @example
+ * @example Sending more than a 1-byte prefix can carry
  * ```ts
  * import { Int8StringReceiver, StringTooLongError } from "@twist/twist";
  * import { StringTransport } from "@twist/twist/testing";
@@ -114,7 +114,7 @@ export class IntNStringReceiver extends Protocol {
     const n = bytes.length;
     if (n >= 2 ** (8 * size)) {
       throw new StringTooLongError(
-        `Cannot send a string of ${n} bytes: a ${size}-byte length prefix carries at most ${
+        `Cannot send a string of "${n}" bytes: a ${size}-byte length prefix carries at most ${
           2 ** (8 * size) - 1
         }`,
       );
@@ -197,6 +197,7 @@ export class IntNStringReceiver extends Protocol {
       }
     } finally {
       this.#busy = false;
+      buffer.compact();
     }
   }
 
@@ -224,7 +225,7 @@ export class IntNStringReceiver extends Protocol {
  * Strings with a 4-byte (32-bit) big-endian length prefix (Twisted's
  * `Int32StringReceiver`).
  *
- * @example
+ * @example Sending a 32-bit length-prefixed string
  * ```ts
  * import { Int32StringReceiver } from "@twist/twist";
  * import { StringTransport } from "@twist/twist/testing";
@@ -246,7 +247,7 @@ export class Int32StringReceiver extends IntNStringReceiver {
  * Strings with a 2-byte (16-bit) big-endian length prefix, so at most 65535
  * bytes (Twisted's `Int16StringReceiver`).
  *
- * @example
+ * @example A 16-bit prefix carries at most 65535 bytes
  * ```ts
  * import { Int16StringReceiver, StringTooLongError } from "@twist/twist";
  * import { StringTransport } from "@twist/twist/testing";
@@ -269,7 +270,7 @@ export class Int16StringReceiver extends IntNStringReceiver {
  * Strings with a 1-byte length prefix, so at most 255 bytes (Twisted's
  * `Int8StringReceiver`).
  *
- * @example
+ * @example Sending an 8-bit length-prefixed string
  * ```ts
  * import { Int8StringReceiver } from "@twist/twist";
  * import { StringTransport } from "@twist/twist/testing";

@@ -39,7 +39,8 @@ function lineBytes(
  *   {@linkcode LineReceiver.setLineMode} goes back to lines. Switching modes,
  *   or changing `delimiter`, inside a callback applies from the very next
  *   byte, even within the chunk being parsed.
- * - Once the transport is disconnecting, no more lines are delivered.
+ * - Once the transport is disconnecting, no more lines are delivered and
+ *   later data is ignored.
  * - {@linkcode LineReceiver.pauseProducing} stops delivery (and reading)
  *   until {@linkcode LineReceiver.resumeProducing}, which first delivers the
  *   lines already buffered.
@@ -191,6 +192,8 @@ export class LineReceiver extends Protocol {
    * @param data the bytes received; the protocol may keep them
    */
   override dataReceived(data: Uint8Array): void {
+    // A closing connection delivers no more lines: do not let them pile up.
+    if (this.transport?.disconnecting) return;
     this.#buffer.append(data);
     // Called from inside a callback: the running loop picks the data up.
     if (this.#busy) return;
@@ -200,6 +203,7 @@ export class LineReceiver extends Protocol {
     } finally {
       this.#busy = false;
     }
+    this.#buffer.compact();
   }
 
   #parse(): void {
@@ -210,6 +214,7 @@ export class LineReceiver extends Protocol {
         this.rawDataReceived(buffer.takeAll());
         continue;
       }
+      if (this.transport?.disconnecting) return;
       // Read the delimiter afresh for every line: a callback may change it.
       const delimiter = this.#delimiters.bytes(this.delimiter);
       if (delimiter !== this.#scannedFor) {
@@ -236,7 +241,6 @@ export class LineReceiver extends Protocol {
       const line = buffer.take(at);
       buffer.skip(delimiter.length);
       this.lineReceived(line);
-      if (this.transport?.disconnecting) return;
     }
   }
 
@@ -269,10 +273,13 @@ export class LineReceiver extends Protocol {
  * longer than `MAX_LENGTH` bytes (default 16384), or more than `MAX_LENGTH`
  * bytes buffered with no delimiter, goes to
  * {@linkcode LineOnlyReceiver.lineLengthExceeded} (which by default loses the
- * connection) and the rest of that chunk's complete lines are dropped. A
- * change of `delimiter` inside `lineReceived` applies from the next chunk.
+ * connection) and the rest of that chunk's complete lines are dropped. As in
+ * Twisted, the unterminated count includes a partly received delimiter, so a
+ * line of exactly `MAX_LENGTH` bytes is refused if a chunk ends inside its
+ * delimiter; `LineReceiver` allows for that. A change of `delimiter` inside
+ * `lineReceived` applies from the next chunk.
  *
- * @example
+ * @example Collecting lines; the unterminated rest stays buffered
  * ```ts
  * import { LineOnlyReceiver } from "@twist/twist";
  * import { StringTransport } from "@twist/twist/testing";
@@ -340,6 +347,8 @@ export class LineOnlyReceiver extends Protocol {
    * @param data the bytes received; the protocol may keep them
    */
   override dataReceived(data: Uint8Array): void {
+    // A closing connection delivers no more lines: do not let them pile up.
+    if (this.transport?.disconnecting) return;
     const buffer = this.#buffer;
     buffer.append(data);
     // Twisted splits the whole chunk with the delimiter of the moment.
@@ -371,6 +380,7 @@ export class LineOnlyReceiver extends Protocol {
         }
         this.#scanned = Math.max(0, buffer.length - n + 1);
         this.lineLengthExceeded(line);
+        if (this.transport?.disconnecting) buffer.clear();
         return;
       }
       this.lineReceived(line);
@@ -379,5 +389,6 @@ export class LineOnlyReceiver extends Protocol {
       this.#scanned = 0;
       this.lineLengthExceeded(buffer.takeAll());
     }
+    buffer.compact();
   }
 }

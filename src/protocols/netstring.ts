@@ -22,12 +22,19 @@ const NINE = 0x39;
  * `NetstringParseError`). `NetstringReceiver` logs it and loses the
  * connection.
  *
- * @example
+ * @example The error a malformed netstring is logged with
  * ```ts
- * import { NetstringParseError } from "@twist/twist";
- * import { assertInstanceOf } from "@std/assert";
+ * import { log, NetstringParseError, NetstringReceiver } from "@twist/twist";
+ * import { StringTransport } from "@twist/twist/testing";
+ * import { assert, assertEquals } from "@std/assert";
  *
- * assertInstanceOf(new NetstringParseError("Bad netstring"), Error);
+ * using logs = log.capture();
+ * const transport = new StringTransport();
+ * const p = new NetstringReceiver();
+ * p.makeConnection(transport);
+ * p.dataReceived(new TextEncoder().encode("3:abc;")); // no comma
+ * assertEquals(logs.flushErrors(NetstringParseError).length, 1);
+ * assert(p.brokenPeer && transport.disconnecting);
  * ```
  */
 export class NetstringParseError extends Error {
@@ -47,7 +54,7 @@ export class NetstringParseError extends Error {
  * exceed `MAX_LENGTH`, so the buffer never holds more than one string's worth
  * beyond the chunk being parsed.
  *
- * @example
+ * @example Receiving and sending netstrings
  * ```ts
  * import { NetstringReceiver } from "@twist/twist";
  * import { StringTransport } from "@twist/twist/testing";
@@ -143,6 +150,8 @@ export class NetstringReceiver extends Protocol {
       buffer.clear();
       log.err(e, "Invalid netstring from the peer; losing the connection");
       this.transport.loseConnection();
+    } finally {
+      buffer.compact();
     }
   }
 
