@@ -1,6 +1,6 @@
 import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { decode, DENO, denoFlags, encode, withTimeout } from "./_helpers.ts";
-import { freePort, spawn, waitForListening } from "./_processes.ts";
+import { spawn } from "./_processes.ts";
 
 /** A line-oriented loopback client for talking to example servers. */
 class LineClient implements AsyncDisposable {
