@@ -358,7 +358,7 @@ export interface ListenMulticastOptions extends ListenUDPOptions {
  * import { DatagramProtocol, Reactor } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
  *
- * const port = new Reactor().listenMulticast(0, new DatagramProtocol(), { interface: "0.0.0.0" });
+ * const port = new Reactor().listenMulticast(0, new DatagramProtocol(), { interface: "127.0.0.1" });
  * await port.listening;
  * port.setTTL(2);
  * assertEquals(port.getTTL(), 2);
