@@ -1,9 +1,14 @@
-// deno run --allow-net examples/wire_services.ts [--echo 7007] [--discard 9009] [--chargen 1919] [--qotd 1717] [--daytime 1313]
+// deno run --allow-net=0.0.0.0:7007,0.0.0.0:9009,0.0.0.0:1919,0.0.0.0:1717,0.0.0.0:1313 examples/wire_services.ts
 //
-// The simple TCP services of twisted.protocols.wire, each on its own port
-// (the RFC ports are below 1024, so unprivileged defaults are used):
+// The simple TCP services of twisted.protocols.wire, each on its own port:
 //   echo (RFC 862), discard (863), chargen (864), qotd (865), daytime (867).
-// Try `nc localhost 1717` for a quote, `nc localhost 1313` for the time.
+// Their RFC ports (7, 9, 19, 17, 13) are below 1024 and need privileges, so
+// the defaults are unprivileged look-alikes; choose others with the flags:
+//   deno run --allow-net=127.0.0.1 examples/wire_services.ts --interface 127.0.0.1 \
+//     [--echo 7007] [--discard 9009] [--chargen 1919] [--qotd 1717] [--daytime 1313]
+// Port 0 lets the system pick; the ports in use are printed either way
+// ("echo on port 7007"). Try `nc localhost 1717` for a quote, `nc localhost
+// 1313` for the time, `nc localhost 1919 | head` for chargen. Ctrl-C stops it.
 // deno-lint-ignore-file no-console
 import { parseArgs } from "@std/cli";
 import {
@@ -12,31 +17,60 @@ import {
   Discard,
   Echo,
   Factory,
+  type IPv4Address,
   type ProtocolClass,
   QOTD,
   reactor,
 } from "../mod.ts";
 
-const services: Record<string, [ProtocolClass, string]> = {
-  echo: [Echo, "7007"],
-  discard: [Discard, "9009"],
-  chargen: [Chargen, "1919"],
-  qotd: [QOTD, "1717"],
-  daytime: [Daytime, "1313"],
+/** Each service: its protocol and default port. */
+const services: Record<string, { protocol: ProtocolClass; port: number }> = {
+  echo: { protocol: Echo, port: 7007 },
+  discard: { protocol: Discard, port: 9009 },
+  chargen: { protocol: Chargen, port: 1919 },
+  qotd: { protocol: QOTD, port: 1717 },
+  daytime: { protocol: Daytime, port: 1313 },
 };
 
-if (import.meta.main) {
+const USAGE = `Usage: wire_services.ts [--interface HOST] ${
+  Object.entries(services).map(([name, s]) => `[--${name} ${s.port}]`).join(
+    " ",
+  )
+}`;
+
+/** Parses a port flag, or exits with a message. */
+function portOf(name: string, value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    console.error(`Invalid port "${value}" for --${name}: expected 0-65535`);
+    Deno.exit(2);
+  }
+  return port;
+}
+
+function main(): void {
   const names = Object.keys(services);
   const args = parseArgs(Deno.args, {
-    string: names,
-    default: Object.fromEntries(names.map((n) => [n, services[n][1]])),
+    string: [...names, "interface"],
+    boolean: ["help"],
+    default: {
+      interface: "0.0.0.0",
+      ...Object.fromEntries(names.map((n) => [n, String(services[n].port)])),
+    },
   });
+  if (args.help) {
+    console.log(USAGE);
+    return;
+  }
   for (const name of names) {
     const port = reactor.listenTCP(
-      Number(args[name]),
-      Factory.forProtocol(services[name][0]),
+      portOf(name, String(args[name])),
+      Factory.forProtocol(services[name].protocol),
+      { interface: args.interface },
     );
-    console.log(`${name} on port ${port.getHost().port}`);
+    console.log(`${name} on port ${(port.getHost() as IPv4Address).port}`);
   }
   reactor.run();
 }
+
+if (import.meta.main) main();

@@ -1,6 +1,9 @@
 /**
- * The simple wire services (`twisted.protocols.wire`): Echo (RFC 862),
- * Discard (RFC 863), Chargen (RFC 864), QOTD (RFC 865) and Daytime (RFC 867).
+ * The simple TCP services of `twisted.protocols.wire`: Echo (RFC 862),
+ * Discard (RFC 863), Chargen (RFC 864), QOTD (RFC 865), Who (RFC 866),
+ * Daytime (RFC 867) and Time (RFC 868). Serve one with
+ * `Factory.forProtocol(Echo)`, as in Twisted; `examples/wire_services.ts`
+ * serves five of them.
  *
  * @example Serving echo and daytime
  * ```ts ignore
@@ -15,7 +18,8 @@
  * @module
  */
 import { Protocol } from "../internet/protocol.ts";
-import type { IPullProducer } from "../internet/interfaces.ts";
+import type { Data, IPullProducer } from "../internet/interfaces.ts";
+import type { Failure } from "../internet/failure.ts";
 
 /**
  * Sends back whatever it receives (RFC 862).
@@ -61,33 +65,60 @@ export class Discard extends Protocol {
   override dataReceived(_data: Uint8Array): void {}
 }
 
-/** The 95 printable ASCII characters RFC 864's lines rotate through. */
-const PRINTABLE = Uint8Array.from({ length: 95 }, (_, i) => 32 + i);
 const LINE_LENGTH = 72;
-const LINES_PER_WRITE = 64;
+const PRINTABLE_COUNT = 95; // " " (32) to "~" (126)
 
 /**
- * Sends RFC 864's character pattern until the peer hangs up: lines of 72
- * printable characters, each starting one character further along. It is a
- * pull producer, so it writes only as fast as the peer reads.
+ * RFC 864's pattern for one full cycle: 95 lines of 72 printable characters
+ * plus CRLF, line `n` starting at the `n`th printable character. Line 95 is
+ * line 0 again, so the endless stream is this buffer over and over. Built
+ * once, written as is (transports do not modify what they are given).
+ */
+const PATTERN: Uint8Array = (() => {
+  const lineBytes = LINE_LENGTH + 2;
+  const out = new Uint8Array(PRINTABLE_COUNT * lineBytes);
+  for (let n = 0; n < PRINTABLE_COUNT; n++) {
+    const at = n * lineBytes;
+    for (let i = 0; i < LINE_LENGTH; i++) {
+      out[at + i] = 32 + ((n + i) % PRINTABLE_COUNT);
+    }
+    out[at + LINE_LENGTH] = 13;
+    out[at + LINE_LENGTH + 1] = 10;
+  }
+  return out;
+})();
+
+/**
+ * Sends RFC 864's character pattern until the connection ends: lines of 72
+ * printable ASCII characters and CRLF, each starting one character further
+ * along the 95 printable ones. It ignores what it receives.
+ *
+ * Flow control: like Twisted's, it registers itself with the transport as a
+ * pull producer (`registerProducer(this, false)`), so it writes one chunk (a
+ * full cycle of 95 lines, 7,030 bytes) each time the transport's buffer has
+ * drained and asks for more: it never runs ahead of a slow reader. It stops
+ * for good on `stopProducing` or when the connection is lost.
+ *
+ * (Twisted's `Chargen` repeats one fixed 72-byte string without line ends;
+ * Twist sends the RFC's pattern.)
  *
  * @example
  * ```ts
  * import { Chargen } from "@twist/twist";
  * import { StringTransport } from "@twist/twist/testing";
- * import { assertEquals } from "@std/assert";
+ * import { assertEquals, assertStrictEquals } from "@std/assert";
  *
  * const t = new StringTransport();
  * const p = new Chargen();
  * p.makeConnection(t); // registers itself as a pull producer
- * p.resumeProducing(); // the transport asks for more
+ * assertStrictEquals(t.producer, p);
+ * p.resumeProducing(); // what the transport calls when it wants more
  * const lines = new TextDecoder().decode(t.value()).split("\r\n");
  * assertEquals(lines[0], ` !"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_\`abcdefg`);
- * assertEquals(lines[1][0], "!");
+ * assertEquals(lines[1], `!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_\`abcdefgh`);
  * ```
  */
 export class Chargen extends Protocol implements IPullProducer {
-  #line = 0;
   #stopped = false;
 
   /** Registers itself with the transport as a pull producer. */
@@ -95,30 +126,26 @@ export class Chargen extends Protocol implements IPullProducer {
     this.transport.registerProducer(this, false);
   }
 
-  /** Writes the next batch of lines. */
+  /** Writes the next chunk of the pattern (unless stopped). */
   resumeProducing(): void {
     if (this.#stopped) return;
-    const out = new Uint8Array(LINES_PER_WRITE * (LINE_LENGTH + 2));
-    let at = 0;
-    for (let n = 0; n < LINES_PER_WRITE; n++) {
-      const start = this.#line++ % PRINTABLE.length;
-      for (let i = 0; i < LINE_LENGTH; i++) {
-        out[at++] = PRINTABLE[(start + i) % PRINTABLE.length];
-      }
-      out[at++] = 13;
-      out[at++] = 10;
-    }
-    this.transport.write(out);
+    this.transport.write(PATTERN);
   }
 
-  /** Stops producing. */
+  /** Stops producing for good. */
   stopProducing(): void {
+    this.#stopped = true;
+  }
+
+  /** Stops producing: there is no one left to send to. */
+  override connectionLost(_reason: Failure): void {
     this.#stopped = true;
   }
 }
 
 /**
  * Sends a quote and closes (RFC 865); override `getQuote` for your own.
+ * It ignores what it receives.
  *
  * @example
  * ```ts
@@ -139,9 +166,43 @@ export class QOTD extends Protocol {
     this.transport.loseConnection();
   }
 
-  /** The quote to send, with its line ending. */
-  getQuote(): string {
+  /** The quote to send, with its line ending. Override it for your own. */
+  getQuote(): Data {
     return "An apple a day keeps the doctor away.\r\n";
+  }
+}
+
+/**
+ * Sends the list of active users and closes (RFC 866, "Active Users"):
+ * `"root\r\n"` unless `getUsers` is overridden.
+ *
+ * @example
+ * ```ts
+ * import { Who } from "@twist/twist";
+ * import { StringTransport } from "@twist/twist/testing";
+ * import { assert, assertEquals } from "@std/assert";
+ *
+ * class Team extends Who {
+ *   override getUsers(): string {
+ *     return "alice\r\nbob\r\n";
+ *   }
+ * }
+ * const t = new StringTransport();
+ * new Team().makeConnection(t);
+ * assertEquals(new TextDecoder().decode(t.value()), "alice\r\nbob\r\n");
+ * assert(t.disconnecting);
+ * ```
+ */
+export class Who extends Protocol {
+  /** Sends the users, then closes. */
+  override connectionMade(): void {
+    this.transport.write(this.getUsers());
+    this.transport.loseConnection();
+  }
+
+  /** The users to send, one per line. Override it for the real list. */
+  getUsers(): Data {
+    return "root\r\n";
   }
 }
 
@@ -207,6 +268,53 @@ export class Daytime extends Protocol {
   /** Sends the time, then closes. */
   override connectionMade(): void {
     this.transport.write(`${asctime(this.now())}\r\n`);
+    this.transport.loseConnection();
+  }
+
+  /** The time to send. */
+  now(): Date {
+    return new Date();
+  }
+}
+
+/** Seconds from 1900-01-01 (RFC 868's epoch) to 1970-01-01 (Unix's). */
+const RFC868_EPOCH_OFFSET = 2_208_988_800;
+
+/**
+ * Sends the time as RFC 868 machine-readable time and closes: 4 bytes,
+ * big-endian, the seconds since 1900-01-01 00:00 UTC (modulo 2^32, so it
+ * wraps in 2036 as the RFC's clients expect). Override `now` to control the
+ * time.
+ *
+ * (Twisted's `Time` sends the seconds since 1970, which RFC 868 clients such
+ * as `rdate` read as seventy years off; Twist sends what the RFC says.)
+ *
+ * @example
+ * ```ts
+ * import { Time } from "@twist/twist";
+ * import { StringTransport } from "@twist/twist/testing";
+ * import { assert, assertEquals } from "@std/assert";
+ *
+ * class Fixed extends Time {
+ *   override now(): Date {
+ *     return new Date(Date.UTC(1970, 0, 1));
+ *   }
+ * }
+ * const t = new StringTransport();
+ * new Fixed().makeConnection(t);
+ * assertEquals(new DataView(t.value().buffer).getUint32(0), 2_208_988_800);
+ * assert(t.disconnecting);
+ * ```
+ */
+export class Time extends Protocol {
+  /** Sends the time, then closes. */
+  override connectionMade(): void {
+    const seconds = Math.floor(this.now().getTime() / 1000) +
+      RFC868_EPOCH_OFFSET;
+    const out = new Uint8Array(4);
+    // `>>> 0` keeps the low 32 bits, as the RFC's modulo-2^32 time does.
+    new DataView(out.buffer).setUint32(0, seconds >>> 0);
+    this.transport.write(out);
     this.transport.loseConnection();
   }
 
