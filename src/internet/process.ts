@@ -412,6 +412,11 @@ export class ProcessTransport {
     });
   }
 
+  /** Lets this process exit without waiting for the child (it keeps running). */
+  unref(): void {
+    this.#child.unref();
+  }
+
   /** Closes a pipe by descriptor: 0 (stdin) is closed; 1 and 2 are read to the end. */
   closeChildFD(fd: number): void {
     if (fd === 0) this.closeStdin();

@@ -153,7 +153,10 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     args: string[] = [executable],
     options: SpawnProcessOptions = {},
   ): ProcessTransport {
-    return spawnProcess(protocol, executable, args, options);
+    const transport = spawnProcess(protocol, executable, args, options);
+    // As in Twisted, children outlive the reactor; they just stop keeping this process alive.
+    this.addSystemEventTrigger("after", "shutdown", () => transport.unref());
+    return transport;
   }
 
   /**
@@ -170,7 +173,7 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     protocol: DatagramProtocol,
     options: ListenUDPOptions = {},
   ): UDPPort {
-    return listenUDP(port, protocol, options);
+    return listenUDP(port, protocol, options, this);
   }
 
   /** Listens on UDP `port` for multicast (`joinGroup`, `setTTL`, `setLoopbackMode`). */
@@ -179,7 +182,7 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     protocol: DatagramProtocol,
     options: ListenMulticastOptions = {},
   ): MulticastPort {
-    return listenMulticast(port, protocol, options);
+    return listenMulticast(port, protocol, options, this);
   }
 
   /**

@@ -14,7 +14,7 @@
  * @module
  */
 import dgram from "node:dgram";
-import type { IListeningPort } from "./interfaces.ts";
+import type { IListeningPort, IReactorCore } from "./interfaces.ts";
 import { IPv4Address, IPv6Address } from "./address.ts";
 import { Deferred } from "./defer.ts";
 import { CannotListenError } from "./error.ts";
@@ -151,12 +151,16 @@ export class UDPPort implements IListeningPort {
   #broadcast = false;
   #stopping: Deferred<void> | undefined;
 
-  /** Creates and binds the port for `protocol`; `listenUDP` does this. */
+  /**
+   * Creates and binds the port for `protocol`; `listenUDP` does this. With a
+   * `reactor`, the port is closed when the reactor shuts down.
+   */
   constructor(
     port: number,
     protocol: DatagramProtocol,
     options: ListenUDPOptions = {},
     reuseAddr = false,
+    reactor?: Pick<IReactorCore, "addSystemEventTrigger">,
   ) {
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new RangeError(
@@ -247,6 +251,12 @@ export class UDPPort implements IListeningPort {
         cause: e,
       });
     }
+    // As Twisted's reactor does, close the port at shutdown.
+    reactor?.addSystemEventTrigger(
+      "during",
+      "shutdown",
+      () => this.stopListening(),
+    );
   }
 
   /** Binds (done by the constructor). */
@@ -440,8 +450,9 @@ export function listenUDP(
   port: number,
   protocol: DatagramProtocol,
   options: ListenUDPOptions = {},
+  reactor?: Pick<IReactorCore, "addSystemEventTrigger">,
 ): UDPPort {
-  return new UDPPort(port, protocol, options);
+  return new UDPPort(port, protocol, options, false, reactor);
 }
 
 /** Listens on UDP `port` for multicast; what `reactor.listenMulticast` calls. */
@@ -449,11 +460,13 @@ export function listenMulticast(
   port: number,
   protocol: DatagramProtocol,
   options: ListenMulticastOptions = {},
+  reactor?: Pick<IReactorCore, "addSystemEventTrigger">,
 ): MulticastPort {
   return new MulticastPort(
     port,
     protocol,
     options,
     options.listenMultiple ?? false,
+    reactor,
   );
 }
