@@ -674,6 +674,34 @@ function checkKeys(
   }
 }
 
+/** The port of a server description: its one positional argument, or `port=`. */
+function serverPort(
+  description: string,
+  args: string[],
+  kwargs: Record<string, string>,
+): number {
+  if (args.length > 1) {
+    invalid(
+      description,
+      `unexpected arguments after the port: "${args.slice(1).join(":")}"`,
+    );
+  }
+  return integer(description, "port", args[0] ?? kwargs.port, 0, 65535);
+}
+
+/** The `interface=` and `backlog=` of a TCP or TLS server description. */
+function serverOptions(
+  description: string,
+  kwargs: Record<string, string>,
+): TCPServerEndpointOptions {
+  const options: TCPServerEndpointOptions = {};
+  if (kwargs.interface !== undefined) options.interface = kwargs.interface;
+  if (kwargs.backlog !== undefined) {
+    options.backlog = integer(description, "backlog", kwargs.backlog, 1, 65535);
+  }
+  return options;
+}
+
 /**
  * Makes a server endpoint from a description in Twisted's grammar:
  * `tcp:PORT[:interface=IP][:backlog=N]`, `tcp6:PORT[:interface=IP]`,
@@ -702,30 +730,8 @@ export function serverFromString(
     case "tcp":
     case "tcp6": {
       checkKeys(description, kwargs, ["port", "interface", "backlog"]);
-      if (args.length > 1) {
-        invalid(
-          description,
-          `unexpected arguments after the port: "${args.slice(1).join(":")}"`,
-        );
-      }
-      const port = integer(
-        description,
-        "port",
-        args[0] ?? kwargs.port,
-        0,
-        65535,
-      );
-      const options: TCPServerEndpointOptions = {};
-      if (kwargs.interface !== undefined) options.interface = kwargs.interface;
-      if (kwargs.backlog !== undefined) {
-        options.backlog = integer(
-          description,
-          "backlog",
-          kwargs.backlog,
-          1,
-          65535,
-        );
-      }
+      const port = serverPort(description, args, kwargs);
+      const options = serverOptions(description, kwargs);
       return type === "tcp"
         ? new TCP4ServerEndpoint(reactor, port, {
           interface: "0.0.0.0",
@@ -773,19 +779,7 @@ export function serverFromString(
         "certKey",
         "alpn",
       ]);
-      if (args.length > 1) {
-        invalid(
-          description,
-          `unexpected arguments after the port: "${args.slice(1).join(":")}"`,
-        );
-      }
-      const port = integer(
-        description,
-        "port",
-        args[0] ?? kwargs.port,
-        0,
-        65535,
-      );
+      const port = serverPort(description, args, kwargs);
       if (!kwargs.privateKey) {
         invalid(description, "missing privateKey (the PEM key file)");
       }
@@ -799,17 +793,7 @@ export function serverFromString(
         return invalid(description, (e as Error).message);
       }
       if (kwargs.alpn) tls.alpnProtocols = kwargs.alpn.split(",");
-      const options: TCPServerEndpointOptions = {};
-      if (kwargs.interface !== undefined) options.interface = kwargs.interface;
-      if (kwargs.backlog !== undefined) {
-        options.backlog = integer(
-          description,
-          "backlog",
-          kwargs.backlog,
-          1,
-          65535,
-        );
-      }
+      const options = serverOptions(description, kwargs);
       return new SSL4ServerEndpoint(reactor, port, tls, options);
     }
     default:
