@@ -95,16 +95,23 @@ const levels: Record<LogLevel, number> = {
  * @example
  * ```ts
  * import { Logger, stderrObserver } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
  *
- * const logger = new Logger([stderrObserver("info")]);
- * logger.msg("shown on stderr");
+ * const errorsOnly = stderrObserver("error");
+ * const logger = new Logger([errorsOnly]);
+ * logger.msg("below the observer's level: not written");
+ * assertEquals(logger.observers, [errorsOnly]);
  * ```
  */
 export function stderrObserver(level: LogLevel = "info"): LogObserver {
   const min = levels[level];
   return (event) => {
     if (levels[event.level] < min) return;
-    Deno.stderr.writeSync(encoder.encode(formatEvent(event) + "\n"));
+    const bytes = encoder.encode(formatEvent(event) + "\n");
+    // writeSync may write only part of a long traceback (a full pipe).
+    for (let written = 0; written < bytes.length;) {
+      written += Deno.stderr.writeSync(bytes.subarray(written));
+    }
   };
 }
 
@@ -152,6 +159,8 @@ function formatParts(parts: unknown[]): string {
  */
 export class Logger {
   #observers: LogObserver[];
+  /** The stderr observer `startLogging` added, replaced if it is called again. */
+  #started: LogObserver | undefined;
 
   /** Creates a logger with the given observers (default: stderr). */
   constructor(observers: LogObserver[] = [defaultObserver]) {
@@ -216,11 +225,14 @@ export class Logger {
 
   /**
    * Shows every event at `level` or above on stderr from now on, replacing the
-   * default observer (Twisted's `log.startLogging(sys.stderr)`).
+   * default observer (Twisted's `log.startLogging(sys.stderr)`). Calling it
+   * again changes the level; events are still written once.
    */
   startLogging(level: LogLevel = "info"): void {
     this.removeObserver(defaultObserver);
-    this.#observers.push(stderrObserver(level));
+    if (this.#started) this.removeObserver(this.#started);
+    this.#started = stderrObserver(level);
+    this.#observers.push(this.#started);
   }
 
   /** Adds an observer. */

@@ -81,26 +81,31 @@ export class Failure {
     throw this.value;
   }
 
-  /** The value's message (or its string form). */
+  /**
+   * The value's message, or its string form for values that are not `Error`s
+   * (plain objects are shown with `Deno.inspect`). Never throws, even for a
+   * value that cannot be turned into a string.
+   */
   getErrorMessage(): string {
-    const v = this.value;
-    if (v instanceof Error) return v.message;
-    return String(v);
+    return describe(this.value, false);
   }
 
-  /** The value's stack, including its causes; or its string form. */
+  /**
+   * The value's stack followed by its causes (each after a `Caused by:` line,
+   * at most 8 deep), or its string form for values that are not `Error`s.
+   */
   getTraceback(): string {
     const lines: string[] = [];
+    const seen = new Set<unknown>();
     let v: unknown = this.value;
-    for (let depth = 0; v !== undefined && depth < 8; depth++) {
+    for (let depth = 0; depth < 8; depth++) {
       if (depth > 0) lines.push("Caused by:");
-      if (v instanceof Error) {
-        lines.push(v.stack ?? `${v.name}: ${v.message}`);
-        v = v.cause;
-      } else {
-        lines.push(String(v));
-        v = undefined;
+      seen.add(v);
+      lines.push(describe(v, true));
+      if (!(v instanceof Error) || v.cause === undefined || seen.has(v.cause)) {
+        break;
       }
+      v = v.cause;
     }
     return lines.join("\n");
   }
@@ -108,9 +113,38 @@ export class Failure {
   /** `[Failure instance: Name: message]`, as Twisted prints it. */
   toString(): string {
     const v = this.value;
-    const name = v instanceof Error ? v.name : typeof v;
+    let name: string = typeof v;
+    if (v instanceof Error) name = safely(() => v.name, name);
+    else if (typeof v === "object" && v !== null) {
+      name = safely(() => v.constructor?.name, undefined) ?? name;
+    }
     return `[Failure instance: ${name}: ${this.getErrorMessage()}]`;
   }
+}
+
+/** Runs `f`, or returns `fallback` if it throws (a hostile getter or toString). */
+function safely<T, F>(f: () => T, fallback: F): T | F {
+  try {
+    return f();
+  } catch {
+    return fallback;
+  }
+}
+
+/** An error's stack or message, or another value's string form, without throwing. */
+function describe(v: unknown, withStack: boolean): string {
+  return safely(() => {
+    if (v instanceof Error) {
+      return withStack ? v.stack ?? `${v.name}: ${v.message}` : `${v.message}`;
+    }
+    if (
+      typeof v === "object" && v !== null &&
+      (v.toString === Object.prototype.toString || v.toString === undefined)
+    ) {
+      return Deno.inspect(v);
+    }
+    return String(v);
+  }, "<unprintable value>");
 }
 
 function classNames(value: unknown): string[] {
