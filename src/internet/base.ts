@@ -23,13 +23,32 @@ import {
 import { TimerHeap } from "./_timer_heap.ts";
 
 export { type HeapEntry, TimerHeap } from "./_timer_heap.ts";
-import { reportUnhandledDeferreds } from "./defer.ts";
+import { Deferred, reportUnhandledDeferreds } from "./defer.ts";
 import { log } from "../logger.ts";
 import { setImmediate } from "node:timers";
 
 /**
  * What a `DelayedCall` needs from whoever runs it: the time, the heap it sits
- * in, and a hook to hear that the earliest deadline may have moved.
+ * in, and a hook to hear that the earliest deadline may have moved. The
+ * reactor and `Clock` each provide one; a custom clock can too.
+ *
+ * @example A minimal scheduler driven by hand
+ * ```ts
+ * import { DelayedCall, type DelayedCallScheduler, TimerHeap } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * let changes = 0;
+ * const scheduler: DelayedCallScheduler = {
+ *   seconds: () => 100,
+ *   heap: new TimerHeap<DelayedCall>(),
+ *   changed: () => changes++,
+ * };
+ * const call = new DelayedCall(105, () => {}, [], scheduler);
+ * scheduler.heap.push(call);
+ * call.reset(1); // now due at 101
+ * assertEquals(scheduler.heap.peek()?.getTime(), 101);
+ * assertEquals(changes, 1);
+ * ```
  */
 export interface DelayedCallScheduler {
   /** The scheduler's current time in seconds. */
@@ -66,7 +85,7 @@ export class DelayedCall implements IDelayedCall {
   seq: number = 0;
   /** Position in the heap; -1 when not in it. */
   heapIndex: number = -1;
-  /** Whether the call has run. */
+  /** Whether the call has run (it is set just before the function is called). */
   called: boolean = false;
   /** Whether the call was cancelled. */
   cancelled: boolean = false;
@@ -76,7 +95,14 @@ export class DelayedCall implements IDelayedCall {
   readonly args: unknown[];
   #scheduler: DelayedCallScheduler;
 
-  /** Creates a call due at `time`; the scheduler pushes it into its heap. */
+  /**
+   * Creates a call due at `time`; the scheduler pushes it into its heap.
+   *
+   * @param time the deadline, in the scheduler's seconds
+   * @param f the function to call
+   * @param args its arguments
+   * @param scheduler what runs the call
+   */
   constructor(
     time: number,
     f: (...args: never[]) => unknown,
@@ -89,12 +115,20 @@ export class DelayedCall implements IDelayedCall {
     this.#scheduler = scheduler;
   }
 
-  /** The time at which the call will run. */
+  /**
+   * The time at which the call will run.
+   *
+   * @returns the deadline, in the scheduler's seconds
+   */
   getTime(): number {
     return this.time;
   }
 
-  /** Whether the call has neither run nor been cancelled. */
+  /**
+   * Whether the call has neither run nor been cancelled.
+   *
+   * @returns `true` while the call is pending
+   */
   active(): boolean {
     return !this.called && !this.cancelled;
   }
@@ -108,7 +142,7 @@ export class DelayedCall implements IDelayedCall {
    * Cancels the call.
    *
    * @throws {AlreadyCancelled} if it was cancelled already
-   * @throws {AlreadyCalled} if it has run
+   * @throws {AlreadyCalled} if it has run (or is running)
    */
   cancel(): void {
     this.#check();
@@ -117,7 +151,15 @@ export class DelayedCall implements IDelayedCall {
     this.#scheduler.changed();
   }
 
-  /** Runs the call `secondsFromNow` seconds from now instead. */
+  /**
+   * Runs the call `secondsFromNow` seconds from now instead, earlier or later
+   * than planned. It then runs after calls already due at the same time.
+   *
+   * @param secondsFromNow the new delay, from now
+   * @throws {RangeError} for a negative or non-finite delay
+   * @throws {AlreadyCancelled} if it was cancelled
+   * @throws {AlreadyCalled} if it has run
+   */
   reset(secondsFromNow: number): void {
     this.#check();
     checkDelay(secondsFromNow);
@@ -126,10 +168,18 @@ export class DelayedCall implements IDelayedCall {
     this.#scheduler.changed();
   }
 
-  /** Runs the call `secondsLater` seconds later than planned. */
+  /**
+   * Runs the call `secondsLater` seconds later than planned (earlier for a
+   * negative number, as in Twisted).
+   *
+   * @param secondsLater how much to add to the deadline
+   * @throws {RangeError} for a non-finite amount
+   * @throws {AlreadyCancelled} if it was cancelled
+   * @throws {AlreadyCalled} if it has run
+   */
   delay(secondsLater: number): void {
     this.#check();
-    if (!Number.isFinite(secondsLater)) {
+    if (typeof secondsLater !== "number" || !Number.isFinite(secondsLater)) {
       throw new RangeError(
         `Cannot delay a call by "${secondsLater}" seconds: not a finite number`,
       );
@@ -139,7 +189,11 @@ export class DelayedCall implements IDelayedCall {
     this.#scheduler.changed();
   }
 
-  /** A readable form for debugging. */
+  /**
+   * A readable form for debugging.
+   *
+   * @returns for example `<DelayedCall tick in 1.500s>`
+   */
   toString(): string {
     const left = this.time - this.#scheduler.seconds();
     const state = this.called
@@ -154,7 +208,17 @@ export class DelayedCall implements IDelayedCall {
 /**
  * Checks a delay given to `callLater` or `reset`.
  *
+ * @param delay the delay in seconds
  * @throws {RangeError} for a negative, infinite or non-number delay
+ *
+ * @example Rejecting a negative delay
+ * ```ts
+ * import { checkDelay } from "@twist/twist";
+ * import { assertThrows } from "@std/assert";
+ *
+ * checkDelay(0.5);
+ * assertThrows(() => checkDelay(-1), RangeError, 'Invalid delay "-1"');
+ * ```
  */
 export function checkDelay(delay: number): void {
   if (typeof delay !== "number" || !(delay >= 0) || !Number.isFinite(delay)) {
@@ -167,7 +231,46 @@ export function checkDelay(delay: number): void {
 /** The longest delay `setTimeout` can hold, in milliseconds (2^31 - 1). */
 const MAX_TIMER_MS = 2_147_483_647;
 
+/** How long the keepalive interval waits between its (empty) ticks. */
+const KEEPALIVE_MS = 1_073_741_824;
+
 const PHASES: readonly TriggerPhase[] = ["before", "during", "after"];
+
+/** The signal numbers, for the exit code of a forced exit (128 + number). */
+const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = {
+  SIGINT: 2,
+  SIGTERM: 15,
+  SIGBREAK: 21,
+};
+
+/**
+ * Options of {@linkcode ReactorBase.run}.
+ *
+ * @example Running without signal handlers
+ * ```ts
+ * import { Reactor } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const reactor = new Reactor();
+ * const seen: boolean[] = [];
+ * reactor.callWhenRunning(() => {
+ *   seen.push(reactor.running);
+ *   reactor.stop();
+ * });
+ * await reactor.run({ installSignalHandlers: false });
+ * assertEquals(seen, [true]);
+ * ```
+ */
+export interface RunOptions {
+  /**
+   * Whether to stop the reactor gracefully on SIGINT and SIGTERM (SIGINT and
+   * SIGBREAK on Windows). Turn it off when the program handles signals
+   * itself (Twisted's `installSignalHandlers=False`).
+   *
+   * @default {true}
+   */
+  installSignalHandlers?: boolean;
+}
 
 interface Trigger {
   readonly id: number;
@@ -175,7 +278,11 @@ interface Trigger {
   readonly args: unknown[];
 }
 
-/** The triggers of one system event, by phase (Twisted's `_ThreePhaseEvent`). */
+/**
+ * The pending triggers of one system event, by phase (Twisted's
+ * `_ThreePhaseEvent`). A trigger leaves its list when it runs, so each runs
+ * once, and a trigger added to a phase while that phase fires runs in it.
+ */
 class ThreePhaseEvent {
   readonly phases: Record<TriggerPhase, Trigger[]> = {
     before: [],
@@ -204,6 +311,18 @@ function callLogged(
   }
 }
 
+function checkCallable(f: unknown): void {
+  if (typeof f !== "function") {
+    throw new TypeError(`Invalid callable "${String(f)}": expected a function`);
+  }
+}
+
+function describeTrigger(id: unknown): string {
+  if (typeof id !== "object" || id === null) return String(id);
+  const { phase, eventType, id: n } = id as Partial<TriggerID>;
+  return `${String(phase)} ${String(eventType)} #${String(n)}`;
+}
+
 let nextTriggerId = 1;
 
 /**
@@ -211,18 +330,38 @@ let nextTriggerId = 1;
  * triggers, and `callLater` on one timer heap with one native timer armed for
  * the earliest deadline.
  *
+ * The life cycle is Twisted's: `run()` fires the `"startup"` event (the
+ * reactor is `running` from its `"during"` phase; `callWhenRunning` functions
+ * run in its `"after"` phase), and `stop()` fires `"shutdown"` on the next
+ * pass of the event loop, after the timed calls already due: `"before"`
+ * triggers, then `"during"` (the reactor stops `running`; ports and
+ * connections are closed), then `"after"`. Then every pending delayed call is
+ * cancelled, unhandled failures of Deferreds are logged, the signal handlers
+ * are removed and the promise `run()` returned resolves; nothing the reactor
+ * made keeps the process alive any more.
+ *
  * Differences from Twisted, on purpose:
- * - Timed calls run whether or not `run()` was called (Deno's event loop is
- *   always turning); `run()` is what keeps the process alive until `stop()`.
- *   A pending call keeps the process alive as a `setTimeout` would.
- * - `seconds()` is monotonic (epoch-aligned), calls with equal deadlines run in
- *   the order they were scheduled, a call scheduled while timed calls run waits
- *   for the next pass, and delays longer than `setTimeout` can hold are re-armed
- *   instead of firing at once.
+ * - Timed calls run whether or not `run()` was called, because Deno's event
+ *   loop is always turning, and a pending call keeps the process alive as a
+ *   `setTimeout` would (so `await deferLater(new Reactor(), 1)` works in a
+ *   test or a script). `run()` is what keeps the process alive until `stop()`.
+ *   After shutdown, calls scheduled anew still run the same way.
+ * - `seconds()` is monotonic (and epoch-aligned), calls with equal deadlines
+ *   run in the order they were scheduled, a call scheduled while timed calls
+ *   run waits for the next pass, and delays longer than `setTimeout` can hold
+ *   are re-armed instead of firing at once.
  * - A trigger of any phase (not only `"before"`) that returns a Deferred or a
- *   Promise delays the next phase until it settles.
- * - Every user callback the reactor invokes is contained: what it throws is
- *   logged and the reactor goes on.
+ *   Promise delays the next phase until it settles. A Deferred's result passes
+ *   through untouched (a failure nobody handles is logged as for any
+ *   Deferred); a rejected Promise is logged.
+ * - Every user callback the reactor invokes (timed calls, triggers,
+ *   `callWhenRunning` functions) is contained: what it throws is logged and
+ *   the reactor goes on. A Promise a timed call returns that rejects is
+ *   logged too.
+ * - A SIGINT or SIGTERM that arrives while the shutdown is already under way
+ *   (a second Ctrl-C during a slow shutdown) exits the process at once with
+ *   code 128 + the signal number (130 for SIGINT), as a shell reports a
+ *   process killed by that signal.
  *
  * A reactor runs once: after `stop()` it cannot be run again
  * (`ReactorNotRestartable`), as in Twisted.
@@ -251,20 +390,28 @@ export class ReactorBase implements IReactorCore, IReactorTime {
    *
    * @default {5}
    */
-  shutdownTimeout = 5;
+  shutdownTimeout: number = 5;
 
   #heap = new TimerHeap<DelayedCall>();
   #scheduler: DelayedCallScheduler;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The deadline `#timer` was armed for (it may fire earlier: see MAX_TIMER_MS). */
   #timerDeadline = Infinity;
   #immediate = false;
   #inPass = false;
 
   #events = new Map<string, ThreePhaseEvent>();
+  /** Between the "during" phases of startup and shutdown. */
   #running = false;
+  /** From `run()` to the "during" phase of shutdown (Twisted's `_started`). */
   #started = false;
+  /** True until `run()`, and again from `stop()` on (Twisted's `_stopped`). */
   #stopped = true;
+  /** `stop()` was called; the next pass fires "shutdown". */
+  #justStopped = false;
+  /** `stop()` was called once: the reactor cannot run again. */
   #startedBefore = false;
+  #installSignals = true;
   #keepAlive: ReturnType<typeof setInterval> | undefined;
   #signals: [Deno.Signal, () => void][] = [];
   #done = Promise.withResolvers<void>();
@@ -276,60 +423,85 @@ export class ReactorBase implements IReactorCore, IReactorTime {
       heap: this.#heap,
       changed: () => this.#rearm(),
     };
+    // The first triggers of their phases, so user triggers in "during" and
+    // "after" see the new state (Twisted's `_reallyStartRunning` and `crash`).
     this.addSystemEventTrigger("during", "startup", () => {
+      // A shutdown may have finished while a "before" trigger held startup.
+      if (!this.#started) return;
       this.#running = true;
+      if (this.#installSignals) this.#installSignalHandlers();
     });
     this.addSystemEventTrigger("during", "shutdown", () => {
       this.#running = false;
+      this.#started = false;
     });
   }
 
-  /** Whether the reactor is running: from the `"during"` phase of startup to that of shutdown. */
+  /**
+   * Whether the reactor is running: from the `"during"` phase of startup to
+   * that of shutdown.
+   */
   get running(): boolean {
     return this.#running;
   }
 
   /**
-   * Runs the reactor: fires the `"startup"` event, keeps the process alive and
-   * installs SIGINT/SIGTERM handlers that stop it gracefully, until `stop()`.
-   * The returned promise resolves once shutdown has completely finished;
-   * scripts need not await it.
+   * Runs the reactor: fires the `"startup"` event, keeps the process alive
+   * and, in the `"during"` phase of startup, installs SIGINT and SIGTERM
+   * handlers (SIGINT and SIGBREAK on Windows) that stop it gracefully; all
+   * until `stop()`. The returned promise resolves once shutdown has completely
+   * finished; scripts need not await it.
    *
-   * @throws {ReactorAlreadyRunning} if it is running
-   * @throws {ReactorNotRestartable} if it has run before
+   * A reactor runs once: after `stop()` it cannot be run again.
+   *
+   * @param options whether to install the signal handlers
+   * @returns a promise that resolves when shutdown has finished
+   * @throws {ReactorAlreadyRunning} if it is running (or still shutting down)
+   * @throws {ReactorNotRestartable} if it has been stopped before
    */
-  run(): Promise<void> {
+  run(options: RunOptions = {}): Promise<void> {
     if (this.#started) throw new ReactorAlreadyRunning();
     if (this.#startedBefore) throw new ReactorNotRestartable();
     this.#started = true;
     this.#stopped = false;
-    // An empty interval is what keeps Deno's event loop (and the process) alive.
-    this.#keepAlive = setInterval(() => {}, 1 << 30);
-    this.#installSignalHandlers();
+    this.#installSignals = options.installSignalHandlers ?? true;
+    // A long empty interval is what keeps Deno's event loop (and the
+    // process) alive; shutdown clears it.
+    this.#keepAlive = setInterval(() => {}, KEEPALIVE_MS);
     this.fireSystemEvent("startup");
     return this.#done.promise;
   }
 
   /**
-   * Stops the reactor: on the next turn of the event loop it fires the
-   * `"shutdown"` event (`"before"`, `"during"`, `"after"`), then cancels every
-   * pending call, logs unhandled failures of Deferreds, removes its signal
-   * handlers and lets the process exit.
+   * Stops the reactor: on the next pass of the event loop, after the timed
+   * calls already due, it fires the `"shutdown"` event (`"before"`,
+   * `"during"`, `"after"`), then cancels every pending call, logs unhandled
+   * failures of Deferreds, removes its signal handlers and lets the process
+   * exit.
    *
    * @throws {ReactorNotRunning} if it is not running (or already stopping)
    */
   stop(): void {
     if (this.#stopped) throw new ReactorNotRunning();
     this.#stopped = true;
+    this.#justStopped = true;
     this.#startedBefore = true;
-    setImmediate(() => this.#fire("shutdown", () => this.#finishShutdown()));
+    this.#requestPass();
   }
 
-  /** Calls `f(...args)` once the reactor is running, or at once if it is. */
+  /**
+   * Calls `f(...args)` once the reactor is running (in the `"after"` phase of
+   * startup), or at once if it is. What `f` throws is logged.
+   *
+   * @param f the function to call
+   * @param args its arguments
+   * @returns the trigger's handle, or `undefined` if `f` was called at once
+   */
   callWhenRunning<A extends unknown[]>(
     f: (...args: A) => unknown,
     ...args: A
   ): TriggerID | undefined {
+    checkCallable(f);
     if (this.#running) {
       callLogged(
         f as (...args: never[]) => unknown,
@@ -344,7 +516,15 @@ export class ReactorBase implements IReactorCore, IReactorTime {
   /**
    * Calls `f(...args)` in `phase` of `eventType` (`"startup"`, `"shutdown"` or
    * any name given to `fireSystemEvent`). A trigger returning a Deferred or a
-   * Promise delays the next phase until it settles. Each trigger runs once.
+   * Promise delays the next phase until it settles. Each trigger runs once;
+   * one added to a phase while that phase fires runs in it.
+   *
+   * @param phase `"before"`, `"during"` or `"after"`
+   * @param eventType the event
+   * @param f the function to call
+   * @param args its arguments
+   * @returns a handle for `removeSystemEventTrigger`
+   * @throws {TypeError} for an unknown phase or a non-function
    */
   addSystemEventTrigger<A extends unknown[]>(
     phase: TriggerPhase,
@@ -357,9 +537,7 @@ export class ReactorBase implements IReactorCore, IReactorTime {
         `Invalid trigger phase "${phase}": expected "before", "during" or "after"`,
       );
     }
-    if (typeof f !== "function") {
-      throw new TypeError(`Trigger "${f}" is not callable`);
-    }
+    checkCallable(f);
     let event = this.#events.get(eventType);
     if (!event) this.#events.set(eventType, event = new ThreePhaseEvent());
     const id = nextTriggerId++;
@@ -372,22 +550,35 @@ export class ReactorBase implements IReactorCore, IReactorTime {
   }
 
   /**
-   * Removes a trigger that has not run yet.
+   * Removes a trigger that has not run yet; removed while its event fires, it
+   * does not run.
    *
-   * @throws {TypeError} if `id` names no pending trigger
+   * @param id the handle `addSystemEventTrigger` returned
+   * @throws {TypeError} if `id` names no pending trigger (it ran, was removed
+   * or is not a handle), as Twisted raises `ValueError`
    */
   removeSystemEventTrigger(id: TriggerID): void {
-    const triggers = this.#events.get(id?.eventType)?.phases[id.phase];
+    const triggers = typeof id === "object" && id !== null &&
+        PHASES.includes(id.phase)
+      ? this.#events.get(id.eventType)?.phases[id.phase]
+      : undefined;
     const i = triggers?.findIndex((t) => t.id === id.id) ?? -1;
     if (i < 0) {
       throw new TypeError(
-        "Invalid trigger handle: it was removed already or never added",
+        `Invalid trigger handle "${
+          describeTrigger(id)
+        }": it ran, was removed, or was never added`,
       );
     }
     triggers!.splice(i, 1);
   }
 
-  /** Fires the triggers of `eventType`, phase by phase. */
+  /**
+   * Fires the triggers of `eventType`, phase by phase; a phase whose triggers
+   * returned Deferreds or Promises waits for them before the next one runs.
+   *
+   * @param eventType the event
+   */
   fireSystemEvent(eventType: SystemEventType | string): void {
     this.#fire(eventType, () => {});
   }
@@ -395,27 +586,37 @@ export class ReactorBase implements IReactorCore, IReactorTime {
   #fire(eventType: string, done: () => void): void {
     const event = this.#events.get(eventType);
     if (!event) return done();
+    const why = `Unhandled error in "${eventType}" trigger`;
     const runFrom = (index: number): void => {
       for (let i = index; i < PHASES.length; i++) {
         const phase = event.phases[PHASES[i]];
         const waits: PromiseLike<unknown>[] = [];
-        // Triggers added to this phase while it fires run in it too.
+        // Shift, not iterate: triggers added meanwhile run in this phase and
+        // removed ones do not run.
         for (let t = phase.shift(); t; t = phase.shift()) {
-          const result = callLogged(
-            t.f,
-            t.args,
-            `Unhandled error in "${eventType}" trigger`,
-          );
+          const result = callLogged(t.f, t.args, why);
           if (isThenable(result)) waits.push(result);
         }
         if (waits.length > 0) {
-          const settled = waits.map((w) =>
-            Promise.resolve(w).then(
-              undefined,
-              (e) => log.err(e, `Unhandled error in "${eventType}" trigger`),
-            )
-          );
-          Promise.all(settled).then(() => runFrom(i + 1));
+          let pending = waits.length;
+          const settled = (): void => {
+            if (--pending === 0) runFrom(i + 1);
+          };
+          for (const wait of waits) {
+            if (wait instanceof Deferred) {
+              // As Twisted's DeferredList: synchronous when it fires, and the
+              // result (or failure) passes through to the owner's callbacks.
+              wait.addBoth((result: unknown) => {
+                settled();
+                return result;
+              });
+            } else {
+              Promise.resolve(wait).then(settled, (e) => {
+                log.err(e, why);
+                settled();
+              });
+            }
+          }
           return;
         }
       }
@@ -424,9 +625,7 @@ export class ReactorBase implements IReactorCore, IReactorTime {
     runFrom(0);
   }
 
-  #finishShutdown(): void {
-    this.#running = false;
-    this.#started = false;
+  #finishShutdown = (): void => {
     for (const call of this.#heap.values()) call.cancelled = true;
     this.#heap.clear();
     this.#rearm();
@@ -435,24 +634,33 @@ export class ReactorBase implements IReactorCore, IReactorTime {
     this.#keepAlive = undefined;
     reportUnhandledDeferreds();
     this.#done.resolve();
-  }
+  };
 
   #installSignalHandlers(): void {
     const signals: Deno.Signal[] = Deno.build.os === "windows"
       ? ["SIGINT", "SIGBREAK"]
       : ["SIGINT", "SIGTERM"];
     for (const signal of signals) {
-      const handler = (): void => {
-        log.msg(`Received ${signal}, shutting down.`);
-        if (!this.#stopped) this.stop();
-      };
+      const handler = (): void => this.#onSignal(signal);
       try {
         Deno.addSignalListener(signal, handler);
         this.#signals.push([signal, handler]);
       } catch {
-        // The platform cannot deliver this signal; nothing to install.
+        // This platform (or a worker) cannot deliver it; nothing to install.
       }
     }
+  }
+
+  #onSignal(signal: Deno.Signal): void {
+    if (!this.#stopped) {
+      log.msg(`Received ${signal}, shutting down`);
+      this.stop();
+      return;
+    }
+    // The shutdown is under way and the user insists: a stuck shutdown
+    // trigger must not leave a process that only SIGKILL can end.
+    log.warn(`Received ${signal} while shutting down, exiting at once`);
+    Deno.exit(128 + (SIGNAL_NUMBERS[signal] ?? 0));
   }
 
   #removeSignalHandlers(): void {
@@ -462,16 +670,28 @@ export class ReactorBase implements IReactorCore, IReactorTime {
     this.#signals = [];
   }
 
-  /** The current time in seconds: monotonic, and aligned with the epoch at startup. */
+  /**
+   * The current time in seconds: monotonic, and aligned with the epoch when
+   * the process started.
+   *
+   * @returns seconds since the epoch, with sub-millisecond precision
+   */
   seconds(): number {
     return (performance.timeOrigin + performance.now()) / 1000;
   }
 
   /**
-   * Calls `f(...args)` after `delay` seconds. What `f` throws (or the promise it
-   * returns rejects with) is logged; the reactor goes on.
+   * Calls `f(...args)` after `delay` seconds. What `f` throws (or the promise
+   * it returns rejects with) is logged; the reactor goes on. Calls run whether
+   * or not the reactor was started with `run()` (see the class docs).
    *
+   * @param delay seconds from now (0 runs it on the next pass of the event
+   * loop, without `setTimeout`'s minimum delay)
+   * @param f the function to call
+   * @param args its arguments
+   * @returns the call, to cancel, reset or delay it
    * @throws {RangeError} for a negative or non-finite delay
+   * @throws {TypeError} if `f` is not a function
    */
   callLater<A extends unknown[]>(
     delay: number,
@@ -479,7 +699,7 @@ export class ReactorBase implements IReactorCore, IReactorTime {
     ...args: A
   ): DelayedCall {
     checkDelay(delay);
-    if (typeof f !== "function") throw new TypeError(`"${f}" is not callable`);
+    checkCallable(f);
     const call = new DelayedCall(
       this.seconds() + delay,
       f as (...args: never[]) => unknown,
@@ -491,16 +711,22 @@ export class ReactorBase implements IReactorCore, IReactorTime {
     return call;
   }
 
-  /** Every pending delayed call, earliest first. */
+  /**
+   * Every pending delayed call, earliest first.
+   *
+   * @returns the calls that have neither run nor been cancelled
+   */
   getDelayedCalls(): DelayedCall[] {
     return this.#heap.values().sort((a, b) => a.time - b.time || a.seq - b.seq);
   }
 
   /**
-   * Makes sure the native timer fires no later than the earliest deadline.
-   * A timer armed for a later deadline than needed is replaced; one armed
-   * earlier than needed is left to fire and re-arm (cheaper than re-arming on
-   * every cancel).
+   * Makes sure a pass runs no later than the earliest deadline. A timer armed
+   * for a later deadline than needed is replaced; one armed earlier than
+   * needed is left to fire and re-arm (cheaper than re-arming on every
+   * cancel). Due calls go through `setImmediate`, which does not pay
+   * `setTimeout`'s nested-timer clamp (about 2 ms per chained call here,
+   * against 5 µs).
    */
   #rearm(): void {
     if (this.#inPass) return;
@@ -516,9 +742,7 @@ export class ReactorBase implements IReactorCore, IReactorTime {
     if (this.#immediate) return;
     const ms = (next.time - this.seconds()) * 1000;
     if (ms <= 0) {
-      // Already due: setImmediate avoids setTimeout's nested-timer clamp.
-      this.#immediate = true;
-      setImmediate(this.#onImmediate);
+      this.#requestPass();
       return;
     }
     if (this.#timer !== undefined && this.#timerDeadline <= next.time) return;
@@ -528,6 +752,12 @@ export class ReactorBase implements IReactorCore, IReactorTime {
       this.#onTimer,
       Math.min(Math.ceil(ms), MAX_TIMER_MS),
     );
+  }
+
+  #requestPass(): void {
+    if (this.#immediate) return;
+    this.#immediate = true;
+    setImmediate(this.#onImmediate);
   }
 
   #onImmediate = (): void => {
@@ -541,7 +771,11 @@ export class ReactorBase implements IReactorCore, IReactorTime {
     this.#runUntilCurrent();
   };
 
-  /** Runs every call due now; calls scheduled meanwhile wait for the next pass. */
+  /**
+   * Runs every call due now (calls scheduled meanwhile wait for the next
+   * pass), then fires "shutdown" if `stop()` was called, as Twisted's
+   * `runUntilCurrent` does.
+   */
   #runUntilCurrent(): void {
     const now = this.seconds();
     const heap = this.#heap;
@@ -552,7 +786,7 @@ export class ReactorBase implements IReactorCore, IReactorTime {
     this.#inPass = true;
     try {
       for (const call of due) {
-        // Cancelled meanwhile, or reset (back in the heap): not this pass.
+        // Cancelled meanwhile, or reset or delayed (back in the heap): not now.
         if (call.cancelled || call.called || call.heapIndex !== -1) continue;
         call.called = true;
         const result = callLogged(
@@ -566,6 +800,10 @@ export class ReactorBase implements IReactorCore, IReactorTime {
       }
     } finally {
       this.#inPass = false;
+    }
+    if (this.#justStopped) {
+      this.#justStopped = false;
+      this.#fire("shutdown", this.#finishShutdown);
     }
     this.#rearm();
   }

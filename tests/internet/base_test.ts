@@ -1,4 +1,9 @@
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
 import { Clock } from "../../src/internet/_clock.ts";
 import { type HeapEntry, TimerHeap } from "../../src/internet/_timer_heap.ts";
 import { AlreadyCalled, AlreadyCancelled } from "../../src/internet/error.ts";
@@ -166,4 +171,124 @@ Deno.test("TimerHeap agrees with a sorted list under random pushes, removes and 
   const drained: E[] = [];
   for (let e = heap.pop(); e; e = heap.pop()) drained.push(e);
   assertEquals(drained, model);
+});
+
+Deno.test("DelayedCall: a call cannot cancel, reset or delay itself while it runs", () => {
+  const clock = new Clock();
+  const errors: string[] = [];
+  const call = clock.callLater(1, () => {
+    assert(!call.active());
+    for (
+      const f of [() => call.cancel(), () => call.reset(1), () => call.delay(1)]
+    ) {
+      try {
+        f();
+      } catch (e) {
+        errors.push((e as Error).name);
+      }
+    }
+  });
+  clock.advance(1);
+  assertEquals(errors, ["AlreadyCalled", "AlreadyCalled", "AlreadyCalled"]);
+});
+
+Deno.test("DelayedCall: reset and delay reject bad amounts and leave the call as it was", () => {
+  const clock = new Clock();
+  const call = clock.callLater(5, () => {});
+  assertThrows(() => call.reset(-1), RangeError, 'Invalid delay "-1"');
+  assertThrows(() => call.reset(NaN), RangeError);
+  assertThrows(() => call.delay(Infinity), RangeError, 'by "Infinity"');
+  assertThrows(() => call.delay(NaN), RangeError);
+  assertEquals(call.getTime(), 5);
+  assert(call.active());
+});
+
+Deno.test("DelayedCall: toString names the function and its state", () => {
+  const clock = new Clock();
+  const call = clock.callLater(1.5, function tick() {});
+  assertEquals(call.toString(), "<DelayedCall tick in 1.500s>");
+  clock.advance(1.5);
+  assertEquals(call.toString(), "<DelayedCall tick called>");
+  const other = clock.callLater(1, () => {});
+  other.cancel();
+  assertStringIncludes(other.toString(), "cancelled");
+});
+
+Deno.test("Clock: a call cancelled or reset by an earlier call of the same advance does not run then", () => {
+  const clock = new Clock();
+  const seen: string[] = [];
+  clock.callLater(1, () => {
+    seen.push("first");
+    cancelled.cancel();
+    moved.reset(10);
+  });
+  const cancelled = clock.callLater(1, () => seen.push("cancelled"));
+  const moved = clock.callLater(1, () => seen.push("moved"));
+  clock.callLater(1, () => seen.push("last"));
+  clock.advance(1);
+  assertEquals(seen, ["first", "last"]);
+  assertEquals(clock.getDelayedCalls(), [moved]);
+  clock.advance(10);
+  assertEquals(seen, ["first", "last", "moved"]);
+});
+
+Deno.test("DelayedCall on a Clock agrees with a reference model under random schedule, cancel, reset, delay and advance", () => {
+  let seed = 424242;
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  interface Model {
+    name: number;
+    time: number;
+    order: number;
+    call: ReturnType<Clock["callLater"]>;
+  }
+  const clock = new Clock();
+  const ran: number[] = [];
+  let pending: Model[] = [];
+  let order = 0;
+  for (let step = 0; step < 3000; step++) {
+    const op = random(10);
+    if (op < 4 || pending.length === 0) {
+      const delay = random(20);
+      const name = step;
+      const call = clock.callLater(delay, () => ran.push(name));
+      pending.push({
+        name,
+        time: clock.seconds() + delay,
+        order: order++,
+        call,
+      });
+    } else if (op < 5) {
+      const m = pending.splice(random(pending.length), 1)[0];
+      m.call.cancel();
+    } else if (op < 6) {
+      const m = pending[random(pending.length)];
+      const delay = random(20);
+      m.call.reset(delay);
+      m.time = clock.seconds() + delay;
+      m.order = order++; // a moved call sorts after equal deadlines
+    } else if (op < 7) {
+      const m = pending[random(pending.length)];
+      const by = random(11) - 5;
+      m.call.delay(by);
+      m.time += by;
+      m.order = order++;
+    } else {
+      const amount = random(6);
+      const now = clock.seconds() + amount;
+      const due = pending.filter((m) => m.time <= now)
+        .sort((a, b) => a.time - b.time || a.order - b.order);
+      pending = pending.filter((m) => m.time > now);
+      ran.length = 0;
+      clock.advance(amount);
+      assertEquals(ran, due.map((m) => m.name), `step ${step}`);
+    }
+    assertEquals(
+      clock.getDelayedCalls(),
+      [...pending].sort((a, b) => a.time - b.time || a.order - b.order)
+        .map((m) => m.call),
+    );
+  }
 });
