@@ -8,8 +8,11 @@
 
 /** The size of a shared slab. */
 const SLAB_SIZE = 256 * 1024;
-/** The first read size of a connection: idle connections stay this cheap. */
-export const MIN_READ_SIZE = 256;
+/**
+ * The first read size of a connection: idle connections stay this cheap (a
+ * small request still fits in one read).
+ */
+export const MIN_READ_SIZE = 1024;
 /** The largest read size a busy connection grows to. */
 export const MAX_READ_SIZE = 256 * 1024;
 

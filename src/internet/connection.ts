@@ -1,19 +1,29 @@
 /**
  * The transport of a stream connection over a `Deno.Conn`: the one read loop
- * and write pump that TCP (and later TLS and UNIX sockets) share.
+ * and write pump that TCP, TLS and UNIX sockets share.
  *
- * The close rule, in one place:
- * - `loseConnection()` stops reading, drops any later writes, sends everything
- *   written before it, then closes: `connectionLost(ConnectionDone)`.
+ * A protocol sees `makeConnection → connectionMade → dataReceived* →
+ * [readConnectionLost] → [writeConnectionLost] → connectionLost`.
+ *
+ * The close rule, in one place (Twisted's, with asyncio's flush-then-close):
+ * - `loseConnection()` stops reading and closes once everything written has
+ *   been sent — including what is written after it, until the socket is
+ *   closed — and, as in Twisted, only once a registered producer has been
+ *   unregistered: `connectionLost(ConnectionDone)`.
  * - `abortConnection()` drops the write buffer and closes at once:
  *   `connectionLost(ConnectionAborted)`.
- * - `loseWriteConnection()` sends what was written, then half-closes; a later
- *   `loseConnection()` closes the rest.
+ * - `loseWriteConnection()` sends what was written, then half-closes
+ *   (`conn.closeWrite()`); the connection closes (`ConnectionDone`) once the
+ *   peer's end of stream has been read too, or on `loseConnection()`.
  * - The peer's end of stream: a protocol with `readConnectionLost` is told and
- *   keeps writing; any other protocol gets its pending writes sent, then
- *   `connectionLost(ConnectionDone)`.
- * - A registered producer is stopped (`stopProducing`) when the connection
- *   closes.
+ *   keeps writing; any other protocol has its registered producer stopped and
+ *   its pending writes sent, then gets `connectionLost(ConnectionDone)`.
+ *   (Deno reports a reset that a pending read sees as end of stream, so a
+ *   peer's reset shows up as `ConnectionDone` unless a write sees it first —
+ *   that write fails with `ConnectionLost`.)
+ * - A failed read or write closes with `ConnectionLost`; an exception thrown
+ *   by a protocol callback closes with that exception (and is logged).
+ * - A registered producer gets `stopProducing()` when the connection closes.
  * - `connectionLost` is called exactly once, after the socket is closed and its
  *   pending reads and writes have finished, and never from inside a call the
  *   protocol made (`write`, `loseConnection`...).
@@ -124,14 +134,18 @@ export class Connection implements ITCPTransport {
   #region: Uint8Array = new Uint8Array(0);
   #regionOffset = 0;
   #readSize = MIN_READ_SIZE;
+  /** Paused by the protocol (or a producer's consumer): `pauseProducing`. */
   #paused = false;
+  /** Paused because the write buffer went above its hard cap (`onMax: "pause"`). */
   #pausedForMax = false;
   /** Whether a `conn.read` is pending. */
   #reading = false;
   /** The size of the pending read's target. */
   #readTargetLength = 0;
-  /** A chunk read while paused, delivered on resume. */
+  /** A chunk read while reading was stopped, delivered on resume. */
   #held: Uint8Array | undefined;
+  /** The peer's end of stream, read while reading was stopped. */
+  #heldEof = false;
   /** A close waits on this for the pending `conn.read` to settle. */
   #readSettled: (() => void) | undefined;
   #readClosed = false;
@@ -144,7 +158,7 @@ export class Connection implements ITCPTransport {
   /** A close waits on this for the pending `conn.write` to settle. */
   #writeSettled: (() => void) | undefined;
   /** Set while a close or half-close is scheduled for a microtask. */
-  #closeScheduled = false;
+  #finishScheduled = false;
   #high = 65_536;
   #low = 16_384;
   #max = Infinity;
@@ -156,9 +170,15 @@ export class Connection implements ITCPTransport {
   #producerPaused = false;
 
   // State.
+  /** `loseConnection` was called (or the peer's end of stream closes us). */
   #disconnecting = false;
+  /** `loseWriteConnection` was called. */
   #writeClosing = false;
+  /** `conn.closeWrite()` has been issued: later writes are dropped. */
   #writeClosed = false;
+  /** `conn.closeWrite()` has completed. */
+  #writeShut = false;
+  /** The socket is being (or has been) closed: nothing more is read or sent. */
   #closing = false;
   #closed = false;
   #noDelay = false;
@@ -199,8 +219,8 @@ export class Connection implements ITCPTransport {
   /**
    * Connects the protocol (`makeConnection` → `connectionMade`) and starts the
    * read loop. An exception from `connectionMade` is logged and drops the
-   * connection (Twisted only logs it; Twist does not leave a half-made
-   * protocol connected).
+   * connection with that exception as the reason (Twisted only logs it; Twist
+   * does not leave a half-made protocol connected).
    */
   start(): void {
     try {
@@ -215,15 +235,18 @@ export class Connection implements ITCPTransport {
 
   // -- reading ---------------------------------------------------------------
 
+  /** Whether the transport may read and deliver now. */
+  #canRead(): boolean {
+    return !(this.#paused || this.#pausedForMax || this.#disconnecting ||
+      this.#closing || this.#tlsPending || this.#upgrading);
+  }
+
   /**
    * Issues the next read: the read loop, as callbacks rather than an async
    * loop (one less promise and frame per read). Nothing is read while paused.
    */
   #readNext(): void {
-    if (
-      this.#closing || this.#paused || this.#reading || this.#tlsPending ||
-      this.#upgrading
-    ) return;
+    if (this.#reading || this.#readClosed || !this.#canRead()) return;
     if (this.#region.length - this.#regionOffset < this.#readSize / 2) {
       this.#region = takeRegion(this.#readSize);
       this.#regionOffset = 0;
@@ -237,16 +260,25 @@ export class Connection implements ITCPTransport {
   #onRead = (n: number | null): void => {
     this.#reading = false;
     if (this.#closing) return this.#readDone();
-    if (n === null) return this.#peerClosedWrite();
+    if (n === null) {
+      // As Twisted's stopReading: the end of stream waits for a resume too.
+      if (this.#canRead()) this.#peerClosedWrite();
+      else this.#heldEof = true;
+      return;
+    }
     const start = this.#regionOffset;
     const chunk = this.#region.subarray(start, start + n);
     this.#regionOffset = start + n;
-    // A read that filled its target asks for a bigger one next time.
-    if (n === this.#readTargetLength && this.#readSize < MAX_READ_SIZE) {
-      this.#readSize *= 2;
+    // A read that filled its target asks for a bigger one next time; one far
+    // from filling it asks for a smaller one, so a connection that goes quiet
+    // after a burst stops pinning a big buffer.
+    if (n === this.#readTargetLength) {
+      if (this.#readSize < MAX_READ_SIZE) this.#readSize *= 2;
+    } else if (n < this.#readSize >> 4 && this.#readSize > MIN_READ_SIZE) {
+      this.#readSize >>= 1;
     }
-    if (this.#paused) this.#held = chunk;
-    else this.#deliver(chunk);
+    if (this.#canRead()) this.#deliver(chunk);
+    else this.#held = chunk;
   };
 
   #onReadFailed = (e: unknown): void => {
@@ -272,6 +304,21 @@ export class Connection implements ITCPTransport {
     this.#readNext();
   }
 
+  /** Delivers what was read while stopped, or reads on, if reading is allowed. */
+  #resumeReading(): void {
+    if (!this.#canRead()) return;
+    const held = this.#held;
+    if (held) {
+      this.#held = undefined;
+      this.#deliver(held);
+    } else if (this.#heldEof) {
+      this.#heldEof = false;
+      this.#peerClosedWrite();
+    } else {
+      this.#readNext();
+    }
+  }
+
   #peerClosedWrite(): void {
     this.#readClosed = true;
     const p = this.#protocol;
@@ -283,11 +330,11 @@ export class Connection implements ITCPTransport {
         this.#close(new Failure(e));
         return;
       }
-      if (this.#writeClosed) this.#close(new Failure(new ConnectionDone()));
+      if (this.#writeShut) this.#close(new Failure(new ConnectionDone()));
     } else {
       // Send what the protocol already wrote (it may be the answer the peer
       // waits for after half-closing), then close.
-      this.#loseConnection(false);
+      this.#loseConnection(true);
     }
   }
 
@@ -298,15 +345,11 @@ export class Connection implements ITCPTransport {
 
   /** Resumes reading. */
   resumeProducing(): void {
-    if (this.#pausedForMax || this.#closing) return;
     this.#paused = false;
-    const held = this.#held;
-    this.#held = undefined;
-    if (held) this.#deliver(held);
-    else this.#readNext();
+    this.#resumeReading();
   }
 
-  /** Stops producing for good: the same as `loseConnection`. */
+  /** Stops producing for good: the same as `loseConnection` (as Twisted's). */
   stopProducing(): void {
     this.loseConnection();
   }
@@ -315,17 +358,19 @@ export class Connection implements ITCPTransport {
 
   /**
    * Queues `data` (a string is sent as UTF-8). Never blocks and never throws
-   * for a closed peer; writes after `loseConnection` are dropped. The
-   * transport keeps a reference to `data` until it is sent: do not modify it.
+   * for a closed peer. Writes made after `loseConnection` are still sent
+   * until the socket is closed (as in Twisted); after `abortConnection`, the
+   * close, or the write half's close, they are dropped. The transport keeps
+   * a reference to `data` until it is sent: do not modify it.
    */
   write(data: Data): void {
-    if (this.#disconnecting || this.#writeClosing || this.#closing) return;
+    if (this.#closing || this.#writeClosed) return;
     const bytes = typeof data === "string" ? encoder.encode(data) : data;
     if (bytes.length === 0) return;
     this.#queued += bytes.length;
     if (this.#tlsPending || this.#upgrading) {
       this.#tlsQueue.push(bytes); // Sent over TLS once it is up.
-    } else if (this.#inFlight === undefined && !this.#closeScheduled) {
+    } else if (this.#inFlight === undefined) {
       // Nothing in flight: send now (as asyncio does); writes made while this
       // one is in flight are joined into the next conn.write.
       this.#send(bytes);
@@ -348,23 +393,32 @@ export class Connection implements ITCPTransport {
   /**
    * Sets the write buffer's water marks and optional hard cap. A streaming
    * producer is paused once when the buffer goes above `high` and resumed
-   * once when it drains to `low`.
+   * once when it drains to `low`. Above `max` the connection either stops
+   * reading until the buffer drains to `low` (`onMax: "pause"`, the default)
+   * or is aborted (`"abort"`).
    *
-   * @throws {RangeError} if `low` is above `high` or a limit is negative
+   * @throws {RangeError} if `low` is above `high`, `high` above `max`, or a
+   * limit is negative
    */
   setWriteBufferLimits(limits: WriteBufferLimits): void {
     const high = limits.high ?? this.#high;
     const low = limits.low ?? Math.min(this.#low, high);
-    const max = limits.max ?? this.#max;
+    const max = limits.max ?? Math.max(this.#max, high);
     if (!(low >= 0 && high >= low && max >= high)) {
       throw new RangeError(
         `Invalid write buffer limits "low=${low}, high=${high}, max=${max}": expected 0 <= low <= high <= max`,
       );
     }
+    const onMax = limits.onMax ?? this.#onMax;
+    if (onMax !== "pause" && onMax !== "abort") {
+      throw new RangeError(
+        `Invalid onMax "${onMax}": expected "pause" or "abort"`,
+      );
+    }
     this.#high = high;
     this.#low = low;
     this.#max = max;
-    this.#onMax = limits.onMax ?? this.#onMax;
+    this.#onMax = onMax;
   }
 
   /**
@@ -384,6 +438,7 @@ export class Connection implements ITCPTransport {
     if (
       this.#queued <= this.#low && (this.#producerPaused || this.#pausedForMax)
     ) this.#drained();
+    if (this.#closing) return this.#writeDone(); // A producer aborted.
     if (n < buf.length) return this.#send(buf.subarray(n));
     if (this.#queue.length > 0) return this.#send(this.#takeBatch());
     this.#inFlight = undefined;
@@ -437,15 +492,14 @@ export class Connection implements ITCPTransport {
       this.#producerPaused = true;
       callProducer(() => (this.#producer as IPushProducer).pauseProducing());
     }
-    if (this.#queued > this.#max) {
+    if (this.#queued > this.#max && !this.#closing) {
       if (this.#onMax === "abort") {
         log.warn(
           `Write buffer above its cap of ${this.#max} bytes: aborting the connection`,
         );
         this.abortConnection();
-      } else if (!this.#pausedForMax) {
+      } else {
         this.#pausedForMax = true;
-        this.#paused = true;
       }
     }
   }
@@ -453,7 +507,7 @@ export class Connection implements ITCPTransport {
   #drained(): void {
     if (this.#pausedForMax) {
       this.#pausedForMax = false;
-      this.resumeProducing();
+      this.#resumeReading();
     }
     if (this.#producer && this.#streaming && this.#producerPaused) {
       this.#producerPaused = false;
@@ -461,18 +515,44 @@ export class Connection implements ITCPTransport {
     }
   }
 
+  /** Everything written has been sent. */
   #bufferEmpty(): void {
-    if (this.#producer && !this.#streaming && !this.#disconnecting) {
-      // A pull producer is asked for more each time the buffer drains.
-      callProducer(() => this.#producer!.resumeProducing());
+    if (this.#producer && !this.#streaming) {
+      // A pull producer is asked for more each time the buffer drains (also
+      // after loseConnection, as in Twisted: the close waits for it to
+      // unregister).
+      callProducer(() => this.#producer?.resumeProducing());
       return;
     }
-    if (this.#disconnecting) {
-      this.#close(new Failure(new ConnectionDone()));
-    } else if (this.#writeClosing && !this.#writeClosed) {
-      this.#finishWriteClose();
-    }
+    this.#maybeFinish();
   }
+
+  /**
+   * Schedules what `loseConnection` / `loseWriteConnection` asked for, once
+   * nothing is left to send and no producer is registered. From a microtask:
+   * writes made right after the call still go out, and `connectionLost` never
+   * runs inside the caller.
+   */
+  #maybeFinish(): void {
+    if (
+      this.#finishScheduled || !(this.#disconnecting || this.#writeClosing)
+    ) return;
+    this.#finishScheduled = true;
+    queueMicrotask(this.#finish);
+  }
+
+  #finish = (): void => {
+    this.#finishScheduled = false;
+    if (
+      this.#closing || this.#inFlight !== undefined || this.#queue.length > 0 ||
+      this.#tlsPending || this.#upgrading || this.#tlsQueue.length > 0
+    ) return; // The pump calls back when the buffer is empty.
+    // A closeWrite in progress decides when it settles.
+    if (this.#writeClosed) return;
+    if (this.#producer) return; // unregisterProducer calls back.
+    if (this.#disconnecting) this.#close(new Failure(new ConnectionDone()));
+    else if (this.#writeClosing) this.#finishWriteClose();
+  };
 
   // -- producers -------------------------------------------------------------
 
@@ -480,6 +560,9 @@ export class Connection implements ITCPTransport {
    * Registers a producer: a streaming (push) one is paused when the write
    * buffer is above the high-water mark and resumed when it drains; a pull
    * one is asked for more (`resumeProducing`) each time the buffer drains.
+   * While a producer is registered, `loseConnection` waits for it to be
+   * unregistered (as in Twisted). A producer registered on a closed
+   * connection is stopped at once.
    *
    * @throws {Error} if a producer is already registered
    */
@@ -506,30 +589,56 @@ export class Connection implements ITCPTransport {
     }
   }
 
-  /** Unregisters the producer. */
+  /** Unregisters the producer; a pending `loseConnection` can then complete. */
   unregisterProducer(): void {
+    if (!this.#producer) return;
     this.#producer = undefined;
     this.#producerPaused = false;
+    if (this.#inFlight === undefined && this.#queue.length === 0) {
+      this.#maybeFinish();
+    }
   }
 
   // -- closing ---------------------------------------------------------------
 
-  /** Sends everything written so far, then closes (`ConnectionDone`). Idempotent. */
+  /**
+   * Stops reading and closes once everything written has been sent and no
+   * producer is registered: `connectionLost(ConnectionDone)`. Idempotent.
+   */
   loseConnection(): void {
+    this.#loseConnection(false);
+  }
+
+  /**
+   * Stops a registered producer (`stopProducing`) and closes once everything
+   * already written has been sent, without waiting for the producer to
+   * unregister. The reactor does this to every connection at shutdown.
+   */
+  closeAfterFlush(): void {
     this.#loseConnection(true);
   }
 
-  #loseConnection(stopReading: boolean): void {
-    if (this.#disconnecting || this.#closing) return;
+  #loseConnection(stopProducer: boolean): void {
+    if (this.#closing) return;
+    if (stopProducer && this.#producer) {
+      const producer = this.#producer;
+      this.#producer = undefined;
+      this.#producerPaused = false;
+      callProducer(() => producer.stopProducing());
+      if (this.#closing) return; // The producer aborted the connection.
+    }
+    if (this.#writeShut) {
+      // Nothing more can be sent: close now, as Twisted does.
+      this.#disconnecting = true;
+      this.#close(new Failure(new ConnectionDone()));
+      return;
+    }
+    if (this.#disconnecting) {
+      if (stopProducer && this.#inFlight === undefined) this.#maybeFinish();
+      return;
+    }
     this.#disconnecting = true;
-    if (stopReading) this.#paused = true;
-    if (this.#inFlight !== undefined || this.#closeScheduled) return;
-    // Close from a microtask: connectionLost never runs inside the caller.
-    this.#closeScheduled = true;
-    queueMicrotask(() => {
-      this.#closeScheduled = false;
-      if (!this.#closing) this.#close(new Failure(new ConnectionDone()));
-    });
+    if (this.#inFlight === undefined) this.#maybeFinish();
   }
 
   /**
@@ -541,6 +650,7 @@ export class Connection implements ITCPTransport {
     if (this.#closing) return;
     this.#disconnecting = true;
     this.#queue = [];
+    this.#tlsQueue = [];
     this.#queued = 0;
     this.#closing = true;
     queueMicrotask(() => this.#close(new Failure(reason)));
@@ -548,22 +658,21 @@ export class Connection implements ITCPTransport {
 
   /**
    * Sends everything written so far, then closes the write half
-   * (`conn.closeWrite()`); a half-closeable protocol's `writeConnectionLost`
-   * is then called. Later writes are dropped.
+   * (`conn.closeWrite()`, once no producer is registered); a half-closeable
+   * protocol's `writeConnectionLost` is then called, and the connection
+   * closes once the peer has finished sending too. Writes made after the
+   * write half is closed are dropped.
    */
   loseWriteConnection(): void {
     if (this.#writeClosing || this.#disconnecting || this.#closing) return;
     this.#writeClosing = true;
-    if (this.#inFlight === undefined && !this.#closeScheduled) {
-      queueMicrotask(() => {
-        if (!this.#closing && !this.#writeClosed) this.#finishWriteClose();
-      });
-    }
+    if (this.#inFlight === undefined) this.#maybeFinish();
   }
 
   #finishWriteClose(): void {
     this.#writeClosed = true;
     this.#conn.closeWrite().then(() => {
+      this.#writeShut = true;
       if (this.#closing) return;
       const p = this.#protocol;
       if (typeof p.writeConnectionLost === "function") {
@@ -575,7 +684,9 @@ export class Connection implements ITCPTransport {
           return;
         }
       }
-      if (this.#readClosed) this.#close(new Failure(new ConnectionDone()));
+      if (this.#readClosed || this.#disconnecting) {
+        this.#close(new Failure(new ConnectionDone()));
+      }
     }, (e) => {
       if (!this.#closing) this.#close(new Failure(writeError(e)));
     });
@@ -590,6 +701,7 @@ export class Connection implements ITCPTransport {
     this.#closed = true;
     this.#closing = true;
     this.#disconnecting = true;
+    this.#held = undefined;
     try {
       this.#conn.close();
     } catch {
@@ -691,8 +803,10 @@ export class Connection implements ITCPTransport {
       if (waiting.length > 0) {
         this.#queue.push(...waiting);
         this.#send(this.#takeBatch());
+      } else {
+        this.#maybeFinish(); // A loseConnection made during the handshake.
       }
-      this.#readNext();
+      this.#resumeReading();
     }, (e) => {
       this.#upgrading = false;
       if (!this.#closing) {

@@ -9,7 +9,9 @@ import type {
   IAddress,
   IConnector,
   IListeningPort,
+  IProtocol,
   IProtocolFactory,
+  ITransport,
   ListenTCPOptions,
 } from "./interfaces.ts";
 import type { DelayedCall, ReactorBase } from "./base.ts";
@@ -35,9 +37,12 @@ import { log } from "../logger.ts";
 interface Registry extends ConnectionOwner {
   ports: Set<Port<IAddress>>;
   connections: Set<Connection>;
-  connectors: Set<Connector>;
-  /** Resolved when `connections` becomes empty. */
+  /** Connectors with an attempt or a connection, and how to fail the attempt. */
+  connectors: Map<Connector, (error: Error) => void>;
+  /** Called when `connections` becomes empty. */
   emptyWaiters: (() => void)[];
+  /** Set at shutdown: nothing new may listen or connect. */
+  stopped: boolean;
 }
 
 const registries = new WeakMap<ReactorBase, Registry>();
@@ -48,8 +53,9 @@ function registryOf(reactor: ReactorBase): Registry {
     const r: Registry = {
       ports: new Set(),
       connections: new Set(),
-      connectors: new Set(),
+      connectors: new Map(),
       emptyWaiters: [],
+      stopped: false,
       connectionClosed(connection: Connection): void {
         r.connections.delete(connection);
         if (r.connections.size === 0) {
@@ -71,37 +77,46 @@ function registryOf(reactor: ReactorBase): Registry {
 }
 
 /**
- * Stops accepting, lets connections send what they have buffered for up to
- * `reactor.shutdownTimeout` seconds, then aborts what is left
- * (`ConnectionLost`, as Twisted's `disconnectAll`).
+ * The reactor's "during shutdown" trigger: stops accepting (ports closed),
+ * fails attempts still connecting (`ConnectError`, as Twisted's), stops
+ * producers and lets connections send what they have buffered for up to
+ * `reactor.shutdownTimeout` seconds (those close with `ConnectionDone`), then
+ * aborts what is left (`ConnectionLost`, as Twisted's `disconnectAll`).
+ * Shutdown waits for the promise it returns.
  */
 function shutdown(reactor: ReactorBase, registry: Registry): Promise<unknown> {
+  registry.stopped = true;
   const waits: Promise<unknown>[] = [];
   for (const port of registry.ports) {
     waits.push(port.stopListening().asPromise());
   }
-  for (const connector of registry.connectors) {
-    if (connector.state === "connecting") connector.stopConnecting();
+  for (const [connector, fail] of [...registry.connectors]) {
+    if (connector.state === "connecting") {
+      fail(
+        new ConnectError("The reactor stopped before the connection was made"),
+      );
+    }
   }
-  const allClosed = (): Promise<void> =>
-    registry.connections.size === 0
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => registry.emptyWaiters.push(resolve));
-  for (const c of registry.connections) c.loseConnection();
-  const drained = allClosed();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, reactor.shutdownTimeout * 1000);
-  });
-  waits.push(
-    Promise.race([drained, deadline]).then(() => {
-      clearTimeout(timer);
-      for (const c of registry.connections) {
-        c.abortConnection(new ConnectionLost());
-      }
-      return allClosed();
-    }),
-  );
+  if (registry.connections.size > 0) {
+    for (const c of registry.connections) c.closeAfterFlush();
+    waits.push(
+      new Promise<void>((resolve) => {
+        const deadline = reactor.callLater(reactor.shutdownTimeout, () => {
+          for (const c of registry.connections) {
+            c.abortConnection(
+              new ConnectionLost(
+                `The reactor stopped: unsent data left after ${reactor.shutdownTimeout} seconds`,
+              ),
+            );
+          }
+        });
+        registry.emptyWaiters.push(() => {
+          if (deadline.active()) deadline.cancel();
+          resolve();
+        });
+      }),
+    );
+  }
   return Promise.all(waits);
 }
 
@@ -190,6 +205,10 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
   #host: A | undefined;
   #acceptDone: Promise<void> = Promise.resolve();
   #stopping: Deferred<void> | undefined;
+  /** Ends the wait between failed accepts (when stopping). */
+  #wakeAccept: (() => void) | undefined;
+  /** Accepted connections whose `prepare` (TLS handshake) is in progress. */
+  readonly #preparing = new Set<Deno.Conn>();
 
   /** Creates the port; `startListening` binds it. */
   constructor(
@@ -208,17 +227,32 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
    *
    * @throws {CannotListenError} for an address in use, a bad interface or a
    * missing permission (the message names the flag to add)
+   * @throws {Error} once the reactor has stopped, or while `stopListening`
+   * is still closing the port
    */
   startListening(): void {
-    if (this.#listener) return;
+    if (this.#listener) {
+      if (!this.#stopping) return;
+      throw new Error(
+        `Cannot listen on "${this.#binding.describe()}": the port is still stopping`,
+      );
+    }
+    if (this.#registry.stopped) {
+      throw new Error(
+        `Cannot listen on "${this.#binding.describe()}": the reactor has stopped`,
+      );
+    }
     this.#listener = this.#binding.listen();
+    this.#stopping = undefined; // Listening again after stopListening.
     this.#host = this.#binding.hostOf(this.#listener);
     this.#registry.ports.add(this as Port<IAddress>);
     this.#factory.doStart();
     this.#acceptDone = this.#acceptLoop(this.#listener);
   }
 
+  /** Accepts until the listener is closed; never rejects. */
   async #acceptLoop(listener: Deno.Listener): Promise<void> {
+    let delay = ACCEPT_RETRY_MIN;
     for (;;) {
       let conn: Deno.Conn;
       try {
@@ -228,29 +262,58 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
           this.#stopping || e instanceof Deno.errors.BadResource ||
           e instanceof Deno.errors.Interrupted
         ) return;
+        // Running out of file descriptors (EMFILE) fails every accept until
+        // one is released: wait, longer each time, instead of spinning.
         log.err(e, `Error accepting a connection on ${this.#host}`);
+        await this.#pauseAccepting(delay);
+        if (this.#stopping) return;
+        delay = Math.min(delay * 2, ACCEPT_RETRY_MAX);
         continue;
       }
-      this.#handle(conn);
+      delay = ACCEPT_RETRY_MIN;
+      try {
+        this.#handle(conn);
+      } catch (e) {
+        log.err(e, `Error serving a connection on ${this.#host}`);
+      }
     }
+  }
+
+  #pauseAccepting(seconds: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const call = this.#reactor.callLater(seconds, () => {
+        this.#wakeAccept = undefined;
+        resolve();
+      });
+      this.#wakeAccept = () => {
+        this.#wakeAccept = undefined;
+        if (call.active()) call.cancel();
+        resolve();
+      };
+    });
   }
 
   #handle(conn: Deno.Conn): void {
     const prepare = this.#binding.prepare;
     if (!prepare) return this.#serve(conn);
-    prepare(conn).then(() => this.#serve(conn), (e) => {
+    this.#preparing.add(conn);
+    prepare(conn).then(() => {
+      this.#preparing.delete(conn);
+      this.#serve(conn);
+    }, (e) => {
+      if (!this.#preparing.delete(conn)) return; // Closed at shutdown.
       log.msg(
         `Dropped a connection to ${this.#host}: ${(e as Error)?.message ?? e}`,
       );
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
+      closeQuietly(conn);
     });
   }
 
   #serve(conn: Deno.Conn): void {
+    if (this.#registry.stopped) {
+      closeQuietly(conn); // Accepted as the reactor stopped.
+      return;
+    }
     let protocol;
     try {
       protocol = this.#factory.buildProtocol(this.#binding.peerOf(conn));
@@ -269,7 +332,7 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
   /**
    * Stops accepting connections. The Deferred fires once the listener is
    * closed and the factory's `doStop` has run. Open connections are not
-   * closed.
+   * closed (at reactor shutdown they are, separately).
    */
   stopListening(): Deferred<void> {
     if (this.#stopping) return this.#stopping;
@@ -280,10 +343,12 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
       d.callback();
       return d;
     }
-    try {
-      listener.close();
-    } catch {
-      // Already closed.
+    closeQuietly(listener);
+    this.#wakeAccept?.();
+    if (this.#registry.stopped) {
+      // Handshakes in progress would otherwise keep the process alive.
+      for (const conn of this.#preparing) closeQuietly(conn);
+      this.#preparing.clear();
     }
     this.#acceptDone.then(() => {
       this.#registry.ports.delete(this as Port<IAddress>);
@@ -320,13 +385,34 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
   }
 }
 
+/** The first wait after a failed accept, in seconds; it doubles up to the max. */
+const ACCEPT_RETRY_MIN = 0.01;
+const ACCEPT_RETRY_MAX = 1;
+
+function closeQuietly(closer: { close(): void }): void {
+  try {
+    closer.close();
+  } catch {
+    // Already closed.
+  }
+}
+
 /** Binds TCP `port` on `iface`. */
 function tcpBinding(
   port: number,
   options: ListenTCPOptions,
 ): StreamBinding<IPv4Address | IPv6Address> {
   checkPort(port, 0);
-  const hostname = options.interface ?? "0.0.0.0";
+  const { backlog } = options;
+  if (backlog !== undefined && !(Number.isInteger(backlog) && backlog > 0)) {
+    throw new RangeError(
+      `Invalid backlog "${backlog}": expected a positive integer`,
+    );
+  }
+  const iface = options.interface ?? "0.0.0.0";
+  const hostname = iface.startsWith("[") && iface.endsWith("]")
+    ? iface.slice(1, -1)
+    : iface;
   return {
     tcp: true,
     listen() {
@@ -347,6 +433,13 @@ function tcpBinding(
   };
 }
 
+/**
+ * Why listening on `host:port` failed, for a `CannotListenError` message: a
+ * missing permission names the flag to add (`--allow-net=0.0.0.0:8000`).
+ *
+ * @param e what `Deno.listen` threw
+ * @returns the detail after `Cannot listen on "host:port": `
+ */
 export function listenErrorDetail(
   e: unknown,
   host: string,
@@ -429,6 +522,10 @@ export class Connector implements IConnector {
     },
   };
 
+  /** Fails the attempt in progress (the registry does this at shutdown). */
+  readonly #failCurrent = (error: Error): void =>
+    this.#failed(this.#attempt, error);
+
   /**
    * Creates the connector; `connect()` starts an attempt.
    *
@@ -453,21 +550,27 @@ export class Connector implements IConnector {
   }
 
   /**
-   * Starts a connection attempt; the factory's `startedConnecting` runs.
+   * Starts a connection attempt: the factory's `doStart` runs (unless it has
+   * already), then its `startedConnecting`.
    *
-   * @throws {Error} unless disconnected
+   * @throws {Error} unless disconnected, or once the reactor has stopped
    */
   connect(): void {
     if (this.state !== "disconnected") {
       throw new Error(`Cannot connect while ${this.state}`);
+    }
+    if (this.#registry.stopped) {
+      throw new Error(
+        `Cannot connect to "${this.#dialer.describe()}": the reactor has stopped`,
+      );
     }
     this.state = "connecting";
     if (!this.#factoryStarted) {
       this.#factory.doStart();
       this.#factoryStarted = true;
     }
-    this.#registry.connectors.add(this);
     const attempt = ++this.#attempt;
+    this.#registry.connectors.set(this, this.#failCurrent);
     this.#timeoutCall = this.#reactor.callLater(
       this.#timeout,
       () =>
@@ -514,19 +617,13 @@ export class Connector implements IConnector {
       this.#failed(attempt, e);
       return;
     }
-    if (!protocol) {
-      conn.close();
-      this.#failed(
-        attempt,
-        new UserError("The factory's buildProtocol returned null"),
-      );
-      return;
-    }
     this.state = "connected";
     this.transport = startConnection(
       this.#registry,
       conn,
-      protocol,
+      // As in Twisted, a client factory may decline: the connection is made
+      // with a stand-in protocol and closed at once (clientConnectionLost).
+      protocol ?? declined(),
       this.#dialer,
       this.#owner,
     );
@@ -615,6 +712,18 @@ export class Connector implements IConnector {
   }
 }
 
+/** A stand-in protocol that closes its connection as soon as it is made. */
+function declined(): IProtocol {
+  return {
+    makeConnection(transport: ITransport): void {
+      transport.loseConnection();
+    },
+    connectionMade(): void {},
+    dataReceived(): void {},
+    connectionLost(): void {},
+  };
+}
+
 /** Dials TCP `host:port`. */
 function tcpDialer(
   host: string,
@@ -622,6 +731,7 @@ function tcpDialer(
   options: ConnectTCPOptions,
 ): StreamDialer {
   checkPort(port, 1);
+  // Refused rather than ignored: Deno.connect has no local address option.
   if (options.bindAddress !== undefined) {
     throw new TypeError(
       `Cannot bind the local address "${
@@ -644,6 +754,17 @@ function tcpDialer(
         : `${hostname}:${port}`),
   };
 }
+
+/**
+ * Maps what `Deno.connect` rejected with to Twisted's connect errors:
+ * `ConnectionRefusedError`, `TCPTimedOutError`, `NoRouteError`,
+ * `DNSLookupError`, or a `ConnectError` — for a missing permission, one whose
+ * message names the flag to add (`--allow-net=example.com:80`). The Deno
+ * error is the `cause`.
+ *
+ * @param e what `Deno.connect` rejected with
+ * @returns the reason for `clientConnectionFailed`
+ */
 export function connectError(e: unknown, host: string, port: number): Error {
   const where = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
   const opts = { cause: e };
@@ -688,7 +809,35 @@ export function connectError(e: unknown, host: string, port: number): Error {
   return new ConnectError(`Connecting to "${where}" failed: ${message}`, opts);
 }
 
-/** Listens on `port` for `reactor`; what `reactor.listenTCP` calls. */
+/**
+ * Listens on TCP `port` for `reactor`; what `reactor.listenTCP` calls. The
+ * factory's `doStart` runs once listening starts, `doStop` once
+ * `stopListening()` has closed the port.
+ *
+ * `options.interface` defaults to `"0.0.0.0"` (`"::"` for every IPv6
+ * interface). `options.backlog` is accepted for Twisted compatibility but
+ * Deno cannot set it: the operating system's default backlog is used.
+ *
+ * Requires `--allow-net` for the interface and port (e.g.
+ * `--allow-net=0.0.0.0:8000`; for port 0, `--allow-net=0.0.0.0`).
+ *
+ * @example Listening on a port the OS picks
+ * ```ts
+ * import { Factory, Protocol, Reactor } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const reactor = new Reactor();
+ * const factory = Factory.forProtocol(Protocol);
+ * const port = reactor.listenTCP(0, factory, { interface: "127.0.0.1" });
+ * assertEquals(port.getHost().host, "127.0.0.1");
+ * await port.stopListening();
+ * ```
+ *
+ * @throws {CannotListenError} for a port in use, an interface this machine
+ * does not have, or a missing permission (the message names the flag; the
+ * Deno error is the `cause`)
+ * @throws {RangeError} for a port outside 0-65535
+ */
 export function listenTCP(
   reactor: ReactorBase,
   port: number,
@@ -700,7 +849,37 @@ export function listenTCP(
   return p;
 }
 
-/** Connects to `host:port` for `reactor`; what `reactor.connectTCP` calls. */
+/**
+ * Connects to `host:port` for `reactor`; what `reactor.connectTCP` calls.
+ * A host name is resolved and connected with Happy Eyeballs (by
+ * `Deno.connect`). The factory's `doStart` and `startedConnecting` run at
+ * once; a failed attempt reaches `clientConnectionFailed` with a
+ * `ConnectionRefusedError`, `DNSLookupError`, `TimeoutError` (after
+ * `options.timeout` seconds, 30 by default, timed with `reactor.callLater`),
+ * `NoRouteError`, or a `ConnectError` naming the flag to add when the
+ * permission is missing.
+ *
+ * Requires `--allow-net` for the host and port as written (e.g.
+ * `--allow-net=localhost:8000`; `127.0.0.1` does not cover `localhost`).
+ *
+ * @example A refused connection
+ * ```ts
+ * import { ClientFactory, ConnectionRefusedError, Reactor, type Failure } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * const reactor = new Reactor();
+ * const failed = Promise.withResolvers<Failure>();
+ * const factory = new ClientFactory();
+ * factory.clientConnectionFailed = (_connector, reason) => failed.resolve(reason);
+ * reactor.connectTCP("127.0.0.1", 1, factory); // nothing listens on port 1
+ * assert((await failed.promise).check(ConnectionRefusedError));
+ * ```
+ *
+ * @throws {TypeError} for `options.bindAddress`: `Deno.connect` cannot bind a
+ * local address, and ignoring it silently would be worse
+ * @throws {RangeError} for a port outside 1-65535 or a timeout that is not a
+ * positive number of seconds
+ */
 export function connectTCP(
   reactor: ReactorBase,
   host: string,
