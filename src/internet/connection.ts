@@ -54,10 +54,9 @@ import {
   upgradeServer,
 } from "./_tls_upgrade.ts";
 import { fromDenoAddr } from "./address.ts";
+import { toBytes } from "./_bytes.ts";
 import { log } from "../logger.ts";
 import { MAX_READ_SIZE, MIN_READ_SIZE, takeRegion } from "./_read_pool.ts";
-
-const encoder = new TextEncoder();
 
 /** Queued writes are joined into one `conn.write` up to this size... */
 const COALESCE_LIMIT = 64 * 1024;
@@ -365,7 +364,7 @@ export class Connection implements ITCPTransport {
    */
   write(data: Data): void {
     if (this.#closing || this.#writeClosed) return;
-    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    const bytes = toBytes(data);
     if (bytes.length === 0) return;
     this.#queued += bytes.length;
     if (this.#tlsPending || this.#upgrading) {

@@ -17,8 +17,7 @@
 import type { Data, IPullProducer, IPushProducer } from "./interfaces.ts";
 import { Failure } from "./failure.ts";
 import { log } from "../logger.ts";
-
-const encoder = new TextEncoder();
+import { toBytes } from "./_bytes.ts";
 
 /**
  * A process ended normally, with exit code 0.
@@ -319,7 +318,7 @@ export class ProcessTransport {
   /** Writes to the child's stdin (a string as UTF-8); dropped once stdin is closed. */
   write(data: Data): void {
     if (this.#stdinClosing || !this.#writer) return;
-    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    const bytes = toBytes(data);
     if (bytes.length === 0) return;
     this.#queue.push(bytes);
     this.#queued += bytes.length;

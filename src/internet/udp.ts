@@ -19,6 +19,7 @@ import { IPv4Address, IPv6Address } from "./address.ts";
 import { Deferred } from "./defer.ts";
 import { CannotListenError } from "./error.ts";
 import { allowNetFlag } from "./_permissions.ts";
+import { toBytes } from "./_bytes.ts";
 import { log } from "../logger.ts";
 
 /** Where a datagram goes: `[host, port]` or an address object. */
@@ -221,31 +222,21 @@ export class UDPPort implements IListeningPort {
         }
       },
     );
+    const denied = `permission denied: run again with ${
+      allowNetFlag(this.#interface, port)
+    }`;
     if (!hasNetPermission(this.#interface, port)) {
       this.#socket.close();
-      throw new CannotListenError(
-        this.#interface,
-        port,
-        `permission denied: run again with ${
-          allowNetFlag(this.#interface, port)
-        }`,
-      );
+      throw new CannotListenError(this.#interface, port, denied);
     }
     try {
       this.#socket.bind(port, this.#interface);
     } catch (e) {
       this.#socket.close();
       if (e instanceof Deno.errors.NotCapable) {
-        throw new CannotListenError(
-          this.#interface,
-          port,
-          `permission denied: run again with ${
-            allowNetFlag(this.#interface, port)
-          }`,
-          {
-            cause: e,
-          },
-        );
+        throw new CannotListenError(this.#interface, port, denied, {
+          cause: e,
+        });
       }
       throw new CannotListenError(this.#interface, port, (e as Error).message, {
         cause: e,
@@ -269,9 +260,7 @@ export class UDPPort implements IListeningPort {
    * @throws {TypeError} for a malformed address, or none on an unconnected port
    */
   write(data: Uint8Array | string, addr?: DatagramAddress): void {
-    const bytes = typeof data === "string"
-      ? new TextEncoder().encode(data)
-      : data;
+    const bytes = toBytes(data);
     if (bytes.length > this.#maxPacketSize) {
       throw new MessageLengthError(
         `Datagram of ${bytes.length} bytes is larger than maxPacketSize ${this.#maxPacketSize}`,

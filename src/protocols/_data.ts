@@ -5,8 +5,7 @@
  * @module
  */
 import type { Data } from "../internet/interfaces.ts";
-
-const encoder = new TextEncoder();
+import { toBytes } from "./_framing.ts";
 
 /**
  * The number of bytes `data` puts on the wire: a string counts as its UTF-8
@@ -28,11 +27,6 @@ export function byteLength(data: Data): number {
     } else n += 3; // a lone surrogate is sent as U+FFFD, also 3 bytes
   }
   return n;
-}
-
-/** `data` as bytes (a string as UTF-8). */
-export function toBytes(data: Data): Uint8Array {
-  return typeof data === "string" ? encoder.encode(data) : data;
 }
 
 /**

@@ -17,7 +17,8 @@ import {
   type WrapperFactory,
   WrappingFactory,
 } from "./protocol_wrapper.ts";
-import { bytesRepr, toBytes } from "./_data.ts";
+import { bytesRepr } from "./_data.ts";
+import { toBytes } from "./_framing.ts";
 
 const encoder = new TextEncoder();
 const ELIDED = encoder.encode("<... elided>");
