@@ -44,6 +44,7 @@ import {
   type StreamDialer,
 } from "../../src/internet/tcp.ts";
 import { decode, DENO, denoFlags, encode, withTimeout } from "../_helpers.ts";
+import { freePort } from "../_processes.ts";
 
 const portOf = (port: { getHost(): unknown }): number =>
   (port.getHost() as IPv4Address).port;
@@ -125,13 +126,6 @@ class RecordingFactory<P extends Protocol> extends ClientFactory {
     this.calls.push("clientConnectionLost");
     this.lostReason.resolve(reason);
   }
-}
-
-async function freePort(): Promise<number> {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return await Promise.resolve(port);
 }
 
 Deno.test("TCP: call order from factory start to stop, with connectionLost once and ConnectionDone", async () => {
@@ -236,6 +230,20 @@ async function connectedPair<S extends Protocol, C extends Protocol>(
   return { server, client, port, serverFactory, clientFactory };
 }
 
+/** A Twist client connected to a plain `Deno.Conn` (`raw`) on loopback. */
+async function connectToRawPeer(reactor: Reactor): Promise<
+  { listener: Deno.TcpListener; raw: Deno.Conn; client: Recorder }
+> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const factory = new RecordingFactory(() => new Recorder());
+  reactor.connectTCP("127.0.0.1", listener.addr.port, factory);
+  const raw = await listener.accept();
+  const client = await waitFor(() =>
+    factory.built[0]?.connected && factory.built[0]
+  );
+  return { listener, raw, client };
+}
+
 Deno.test("TCP: abortConnection reports ConnectionAborted locally; the peer sees a clean close (ConnectionDone) on Linux", async () => {
   const reactor = new Reactor();
   const { server, client, port } = await connectedPair(
@@ -262,17 +270,7 @@ Deno.test("TCP: a peer reset during a write reaches connectionLost as Connection
   // Deno reports a reset seen by a pending read() as end of stream (null);
   // a write in progress sees it as a reset or broken pipe.
   const reactor = new Reactor();
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const factory = new RecordingFactory(() => new Recorder());
-  reactor.connectTCP(
-    "127.0.0.1",
-    (listener.addr as Deno.NetAddr).port,
-    factory,
-  );
-  const raw = await listener.accept();
-  const client = await waitFor(() =>
-    factory.built[0]?.connected && factory.built[0]
-  );
+  const { listener, raw, client } = await connectToRawPeer(reactor);
   client.transport.write(new Uint8Array(16 * 1024 * 1024).fill(7)); // far more than the socket buffers hold
   // Read one byte so the rest is known to sit unread in the kernel: closing
   // with unread data sends a reset.
@@ -562,7 +560,7 @@ Deno.test("TCP: pauseProducing stops dataReceived until resumeProducing", async 
 Deno.test("TCP: connection refused reaches clientConnectionFailed", async () => {
   const reactor = new Reactor();
   const factory = new RecordingFactory(() => new Recorder());
-  reactor.connectTCP("127.0.0.1", await freePort(), factory);
+  reactor.connectTCP("127.0.0.1", freePort(), factory);
   const reason = await withTimeout(
     factory.failed.promise,
     5000,
@@ -1268,17 +1266,7 @@ Deno.test("TCP: disconnect() closes the connection, or stops an attempt in progr
 
 Deno.test("TCP: a registered producer is stopped once when the peer goes away, and connectionLost comes once", async () => {
   const reactor = new Reactor();
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const factory = new RecordingFactory(() => new Recorder());
-  reactor.connectTCP(
-    "127.0.0.1",
-    (listener.addr as Deno.NetAddr).port,
-    factory,
-  );
-  const raw = await listener.accept();
-  const client = await waitFor(() =>
-    factory.built[0]?.connected && factory.built[0]
-  );
+  const { listener, raw, client } = await connectToRawPeer(reactor);
   const calls: string[] = [];
   client.transport.registerProducer({
     pauseProducing: () => calls.push("pause"),
