@@ -14,6 +14,8 @@ export interface RunningChild extends AsyncDisposable {
   stderr(): string;
   /** Resolves once stdout contains `text`; rejects after `ms` or if the child exits first. */
   waitForOutput(text: string | RegExp, ms?: number): Promise<string>;
+  /** Resolves with stderr once it contains `text`; rejects as `waitForOutput` does. */
+  waitForStderr(text: string | RegExp, ms?: number): Promise<string>;
   /** Waits for the child to exit (bounded), returning its status. */
   wait(ms?: number): Promise<Deno.CommandStatus>;
 }
@@ -55,45 +57,52 @@ export function spawn(
     for (const l of listeners) l();
     return s;
   });
+  const waitFor = (
+    text: () => string,
+    what: string,
+    wanted: string | RegExp,
+    ms = 20_000,
+  ): Promise<string> => {
+    const found = (): boolean =>
+      typeof wanted === "string"
+        ? text().includes(wanted)
+        : wanted.test(text());
+    return new Promise<string>((resolve, reject) => {
+      const finish = (error?: Error): void => {
+        listeners.delete(check);
+        clearTimeout(timer);
+        if (error) reject(error);
+        else resolve(text());
+      };
+      const check = (): void => {
+        if (found()) finish();
+        else if (exited) {
+          finish(
+            new Error(
+              `The child exited before ${what} ${wanted}; stdout: ${out}\nstderr: ${err}`,
+            ),
+          );
+        }
+      };
+      const timer = setTimeout(
+        () =>
+          finish(
+            new Error(
+              `Timed out after ${ms} ms waiting for ${wanted}; stdout: ${out}\nstderr: ${err}`,
+            ),
+          ),
+        ms,
+      );
+      listeners.add(check);
+      check();
+    });
+  };
   return {
     process,
     stdout: () => out,
     stderr: () => err,
-    waitForOutput(text, ms = 20_000) {
-      const found =
-        (): boolean => (typeof text === "string"
-          ? out.includes(text)
-          : text.test(out));
-      return new Promise<string>((resolve, reject) => {
-        const finish = (error?: Error): void => {
-          listeners.delete(check);
-          clearTimeout(timer);
-          if (error) reject(error);
-          else resolve(out);
-        };
-        const check = (): void => {
-          if (found()) finish();
-          else if (exited) {
-            finish(
-              new Error(
-                `The child exited before printing ${text}; stdout: ${out}\nstderr: ${err}`,
-              ),
-            );
-          }
-        };
-        const timer = setTimeout(
-          () =>
-            finish(
-              new Error(
-                `Timed out after ${ms} ms waiting for ${text}; stdout: ${out}\nstderr: ${err}`,
-              ),
-            ),
-          ms,
-        );
-        listeners.add(check);
-        check();
-      });
-    },
+    waitForOutput: (text, ms) => waitFor(() => out, "printing", text, ms),
+    waitForStderr: (text, ms) => waitFor(() => err, "logging", text, ms),
     wait(ms = 20_000) {
       return withTimeout(status, ms, "the child to exit");
     },

@@ -12,23 +12,13 @@ const twist = (permissions: string[], ...args: string[]): RunningChild =>
 
 /** Starts a subcommand on a port the OS picks and returns the port from its log. */
 async function started(child: RunningChild, command: string): Promise<number> {
-  await withTimeout(
-    (async () => {
-      while (!/listening on .*port=(\d+)/.test(child.stderr())) {
-        if (
-          (await Promise.race([
-            child.wait(),
-            new Promise((r) => setTimeout(() => r("wait"), 20)),
-          ])) !== "wait"
-        ) {
-          throw new Error(`${command} exited: ${child.stderr()}`);
-        }
-      }
-    })(),
+  const log = await child.waitForStderr(
+    /listening on .*port=(\d+)/,
     20_000,
-    `${command} to listen`,
-  );
-  return Number(child.stderr().match(/listening on .*port=(\d+)/)![1]);
+  ).catch((e: Error) => {
+    throw new Error(`${command} did not start listening: ${e.message}`);
+  });
+  return Number(log.match(/listening on .*port=(\d+)/)![1]);
 }
 
 async function readAll(conn: Deno.Conn, limit = Infinity): Promise<Uint8Array> {
