@@ -23,6 +23,23 @@ export function denoFlags(): string[] {
 }
 
 /**
+ * Sets `factory.buildProtocol` to build with `make`, and resolves with the
+ * first protocol built: a test waits on the connection instead of polling.
+ */
+export function firstBuilt<P>(
+  factory: { buildProtocol: (...args: never[]) => unknown },
+  make: () => P,
+): Promise<P> {
+  const built = Promise.withResolvers<P>();
+  factory.buildProtocol = () => {
+    const p = make();
+    built.resolve(p);
+    return p;
+  };
+  return built.promise;
+}
+
+/**
  * Resolves or rejects as `promise` does, or rejects after `ms` milliseconds
  * saying what was awaited. The timer is always cleared (sanitizer-safe).
  */

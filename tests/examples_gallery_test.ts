@@ -13,7 +13,7 @@ async function request(port: number, text?: string): Promise<string> {
     for (
       let n = await withTimeout(conn.read(buf), 10_000, "a reply");
       n !== null;
-      n = await conn.read(buf)
+      n = await withTimeout(conn.read(buf), 10_000, "the rest of the reply")
     ) {
       out += decode(buf.subarray(0, n));
     }
@@ -21,6 +21,22 @@ async function request(port: number, text?: string): Promise<string> {
   } finally {
     conn.close();
   }
+}
+
+/** Reads from `conn` until `done(text so far)`; each read is bounded, and the end of stream fails. */
+async function readUntil(
+  conn: Deno.Conn,
+  done: (got: string) => boolean,
+  what: string,
+): Promise<string> {
+  const buf = new Uint8Array(1024);
+  let got = "";
+  while (!done(got)) {
+    const n = await withTimeout(conn.read(buf), 10_000, what);
+    if (n === null) throw new Error(`closed before ${what}; got ${got}`);
+    got += decode(buf.subarray(0, n));
+  }
+  return got;
 }
 
 Deno.test("examples: the counting quote server and its client", async () => {
@@ -124,13 +140,7 @@ Deno.test("examples: the port forwarder forwards to an echo server", async () =>
   await waitForListening("127.0.0.1", port);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   await conn.write(encode("through the forwarder"));
-  const buf = new Uint8Array(100);
-  let got = "";
-  while (got.length < 21) {
-    got += decode(
-      buf.subarray(0, (await withTimeout(conn.read(buf), 10_000, "echo"))!),
-    );
-  }
+  const got = await readUntil(conn, (got) => got.length >= 21, "the echo");
   conn.close();
   assertEquals(got, "through the forwarder");
   forward.process.kill("SIGINT");
@@ -154,16 +164,11 @@ Deno.test("examples: the LoopingCall heartbeat", async () => {
   );
   await waitForListening("127.0.0.1", port);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  let got = "";
-  const buf = new Uint8Array(1024);
-  while ((got.match(/heartbeat/g) ?? []).length < 2) {
-    got += decode(
-      buf.subarray(
-        0,
-        (await withTimeout(conn.read(buf), 10_000, "heartbeats"))!,
-      ),
-    );
-  }
+  const got = await readUntil(
+    conn,
+    (got) => (got.match(/heartbeat/g) ?? []).length >= 2,
+    "two heartbeats",
+  );
   conn.close();
   assertMatch(got, /^heartbeat \d+\r\nheartbeat \d+\r\n/);
   server.process.kill("SIGINT");

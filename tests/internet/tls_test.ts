@@ -14,7 +14,7 @@ import { SSLError } from "../../src/internet/error.ts";
 import type { Failure } from "../../src/internet/failure.ts";
 import { tlsServerOptionsFromFiles } from "../../src/internet/tls.ts";
 import { LineReceiver } from "../../src/protocols/basic.ts";
-import { decode, encode, withTimeout } from "../_helpers.ts";
+import { decode, encode, firstBuilt, withTimeout } from "../_helpers.ts";
 
 const DIR = "tests/fixtures/tls";
 const server = tlsServerOptionsFromFiles(
@@ -37,11 +37,23 @@ class Client extends Protocol {
   text = "";
   readonly made = Promise.withResolvers<void>();
   readonly lost = Promise.withResolvers<Failure>();
+  #waiting?: { length: number; resolve: () => void };
   override connectionMade(): void {
     this.made.resolve();
   }
   override dataReceived(d: Uint8Array): void {
     this.text += decode(d);
+    if (this.#waiting && this.text.length >= this.#waiting.length) {
+      this.#waiting.resolve();
+      this.#waiting = undefined;
+    }
+  }
+  /** Resolves once at least `length` characters have arrived. */
+  received(length: number): Promise<void> {
+    if (this.text.length >= length) return Promise.resolve();
+    const w = Promise.withResolvers<void>();
+    this.#waiting = { length, resolve: w.resolve };
+    return w.promise;
   }
   override connectionLost(reason: Failure): void {
     this.lost.resolve(reason);
@@ -58,28 +70,22 @@ Deno.test("TLS: echo over listenSSL/connectSSL with a private CA", async () => {
   const port = reactor.listenSSL(0, quiet(Factory.forProtocol(Echo)), server, {
     interface: "127.0.0.1",
   });
-  let client: Client | undefined;
   const factory = quiet(new ClientFactory());
-  factory.buildProtocol = () => (client = new Client());
+  const built = firstBuilt(factory, () => new Client());
   reactor.connectSSL("127.0.0.1", port.getHost().port, factory, {
     caCerts: [ca],
   });
-  await withTimeout(
-    (async () => {
-      while (!client) await new Promise((r) => setTimeout(r, 1));
-      await client.made.promise;
-    })(),
+  const client = await withTimeout(
+    built.then(async (c) => (await c.made.promise, c)),
     10_000,
     "the TLS connection",
   );
-  client!.transport.write("secret ".repeat(10_000));
-  while (client!.text.length < 70_000) {
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  assertEquals(client!.text, "secret ".repeat(10_000));
-  assertEquals(client!.transport.getTcpNoDelay(), false);
-  client!.transport.loseConnection();
-  await client!.lost.promise;
+  client.transport.write("secret ".repeat(10_000));
+  await withTimeout(client.received(70_000), 10_000, "the echo");
+  assertEquals(client.text, "secret ".repeat(10_000));
+  assertEquals(client.transport.getTcpNoDelay(), false);
+  client.transport.loseConnection();
+  await client.lost.promise;
   await port.stopListening();
 });
 
@@ -107,33 +113,29 @@ Deno.test("TLS: an untrusted certificate fails the client with a clear SSLError"
 
 Deno.test("TLS: ALPN is negotiated and visible on both transports", async () => {
   const reactor = new Reactor();
-  let serverSide: Protocol | undefined;
   const serverFactory = quiet(new Factory());
-  serverFactory.buildProtocol = () => (serverSide = new Echo());
+  const serverBuilt = firstBuilt(serverFactory, () => new Echo());
   const port = reactor.listenSSL(0, serverFactory, {
     ...server,
     alpnProtocols: ["h2", "x-twist"],
   }, {
     interface: "127.0.0.1",
   });
-  let client: Client | undefined;
   const factory = quiet(new ClientFactory());
-  factory.buildProtocol = () => (client = new Client());
+  const clientBuilt = firstBuilt(factory, () => new Client());
   reactor.connectSSL("127.0.0.1", port.getHost().port, factory, {
     caCerts: [ca],
     alpnProtocols: ["x-twist"],
   });
-  await withTimeout(
-    (async () => {
-      while (!client || !serverSide) await new Promise((r) => setTimeout(r, 1));
-    })(),
+  const [client, serverSide] = await withTimeout(
+    Promise.all([clientBuilt, serverBuilt]),
     10_000,
     "both sides",
   );
-  assertEquals(client!.transport.negotiatedProtocol, "x-twist");
-  assertEquals(serverSide!.transport.negotiatedProtocol, "x-twist");
-  client!.transport.loseConnection();
-  await client!.lost.promise;
+  assertEquals(client.transport.negotiatedProtocol, "x-twist");
+  assertEquals(serverSide.transport.negotiatedProtocol, "x-twist");
+  client.transport.loseConnection();
+  await client.lost.promise;
   await port.stopListening();
 });
 

@@ -18,7 +18,13 @@ import {
   ConnectionDone,
 } from "../../src/internet/error.ts";
 import type { Failure } from "../../src/internet/failure.ts";
-import { decode, DENO, denoFlags, withTimeout } from "../_helpers.ts";
+import {
+  decode,
+  DENO,
+  denoFlags,
+  firstBuilt,
+  withTimeout,
+} from "../_helpers.ts";
 
 // The test task grants exactly these paths (Deno wants absolute paths in --allow-net=unix:).
 const DIR = "/tmp/twist-tests";
@@ -75,24 +81,17 @@ Deno.test("UNIX: echo over a socket, addresses, and the file removed on stopList
   const port = reactor.listenUNIX(A, serverFactory, { mode: 0o600 });
   assertEquals(port.getHost(), new UNIXAddress(A));
   assertEquals(Deno.statSync(A).mode! & 0o777, 0o600);
-  let client: Client | undefined;
   const factory = new ClientFactory();
   factory.noisy = false;
-  factory.buildProtocol = () => (client = new Client());
+  const built = firstBuilt(factory, () => new Client());
   const connector = reactor.connectUNIX(A, factory);
   assertEquals(connector.getDestination(), new UNIXAddress(A));
-  const reason = await withTimeout(
-    (async () => {
-      while (!client) await new Promise((r) => setTimeout(r, 1));
-      return client.lost.promise;
-    })(),
-    5000,
-    "the UNIX echo",
-  );
+  const client = await withTimeout(built, 5000, "the UNIX connection");
+  const reason = await withTimeout(client.lost.promise, 5000, "the UNIX echo");
   assert(reason.check(ConnectionDone));
-  assertEquals(client!.text, "over a UNIX socket");
-  assertInstanceOf(client!.transport.getPeer(), UNIXAddress);
-  assertEquals(client!.transport.getTcpNoDelay(), false);
+  assertEquals(client.text, "over a UNIX socket");
+  assertInstanceOf(client.transport.getPeer(), UNIXAddress);
+  assertEquals(client.transport.getTcpNoDelay(), false);
   await port.stopListening();
   assertEquals(exists(A), false);
 });
