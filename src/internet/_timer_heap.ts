@@ -27,7 +27,23 @@ function before(a: HeapEntry, b: HeapEntry): boolean {
   return a.time < b.time || (a.time === b.time && a.seq < b.seq);
 }
 
-/** The heap. */
+/**
+ * The heap: the earliest deadline first, equal deadlines in the order they
+ * were pushed (or stamped).
+ *
+ * @example
+ * ```ts
+ * import { TimerHeap } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * type Call = { time: number; seq: number; heapIndex: number; name: string };
+ * const heap = new TimerHeap<Call>();
+ * heap.push({ time: 5, seq: 0, heapIndex: -1, name: "later" });
+ * heap.push({ time: 1, seq: 1, heapIndex: -1, name: "sooner" });
+ * assertEquals(heap.pop()?.name, "sooner");
+ * assertEquals(heap.size, 1);
+ * ```
+ */
 export class TimerHeap<T extends HeapEntry> {
   #items: T[] = [];
 

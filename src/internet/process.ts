@@ -447,6 +447,26 @@ export class ProcessTransport {
  * @throws {Error} for a missing `--allow-run` permission (naming the flag) or
  * `usePTY: true`; a program that cannot be found ends through `processEnded`
  * with a `ProcessTerminated` that says so
+ *
+ * @example
+ * ```ts
+ * import {
+ *   type Failure,
+ *   ProcessProtocol,
+ *   type ProcessTerminated,
+ *   spawnProcess,
+ * } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const ended = Promise.withResolvers<number | null>();
+ * class Wait extends ProcessProtocol {
+ *   override processEnded(reason: Failure): void {
+ *     ended.resolve((reason.value as ProcessTerminated).exitCode);
+ *   }
+ * }
+ * spawnProcess(new Wait(), "deno", ["deno", "eval", "Deno.exit(3)"]);
+ * assertEquals(await ended.promise, 3);
+ * ```
  */
 export function spawnProcess(
   protocol: ProcessProtocol,

@@ -434,7 +434,21 @@ export class MulticastPort extends UDPPort {
   }
 }
 
-/** Listens on UDP `port` with `protocol`; what `reactor.listenUDP` calls. */
+/**
+ * Listens on UDP `port` with `protocol`; what `reactor.listenUDP` calls.
+ * Pass a reactor to have the port closed at its shutdown.
+ *
+ * @example
+ * ```ts
+ * import { DatagramProtocol, listenUDP } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * const port = listenUDP(0, new DatagramProtocol(), { interface: "127.0.0.1" });
+ * await port.listening;
+ * assert(port.getHost().port > 0);
+ * await port.stopListening();
+ * ```
+ */
 export function listenUDP(
   port: number,
   protocol: DatagramProtocol,
@@ -444,7 +458,20 @@ export function listenUDP(
   return new UDPPort(port, protocol, options, false, reactor);
 }
 
-/** Listens on UDP `port` for multicast; what `reactor.listenMulticast` calls. */
+/**
+ * Listens on UDP `port` for multicast; what `reactor.listenMulticast` calls.
+ *
+ * @example
+ * ```ts
+ * import { DatagramProtocol, listenMulticast } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * const port = listenMulticast(0, new DatagramProtocol(), { interface: "127.0.0.1" });
+ * await port.listening;
+ * assert(port.getHost().port > 0);
+ * await port.stopListening();
+ * ```
+ */
 export function listenMulticast(
   port: number,
   protocol: DatagramProtocol,

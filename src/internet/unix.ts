@@ -46,7 +46,21 @@ export interface ConnectUNIXOptions {
   timeout?: number;
 }
 
-/** The flags Deno needs for a UNIX socket at `path`. */
+/**
+ * The flags Deno needs for a UNIX socket at `path`, for error messages and
+ * docs.
+ *
+ * @example
+ * ```ts
+ * import { unixFlags } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(
+ *   unixFlags("/tmp/app.sock"),
+ *   "--allow-read=/tmp/app.sock --allow-write=/tmp/app.sock --allow-net=unix:/tmp/app.sock",
+ * );
+ * ```
+ */
 export function unixFlags(path: string): string {
   return `--allow-read=${path} --allow-write=${path} --allow-net=unix:${path}`;
 }
