@@ -15,6 +15,7 @@ import type { Failure } from "../../src/internet/failure.ts";
 import { tlsServerOptionsFromFiles } from "../../src/internet/tls.ts";
 import { LineReceiver } from "../../src/protocols/basic.ts";
 import { decode, encode, firstBuilt, withTimeout } from "../_helpers.ts";
+import { log, type LogEvent } from "../../src/logger.ts";
 
 const DIR = "tests/fixtures/tls";
 const server = tlsServerOptionsFromFiles(
@@ -97,17 +98,26 @@ Deno.test("TLS: an untrusted certificate fails the client with a clear SSLError"
     untrusted,
     { interface: "127.0.0.1" },
   );
-  const failed = Promise.withResolvers<Failure>();
-  const factory = quiet(ClientFactory.forProtocol(Client));
-  factory.clientConnectionFailed = (_c, r) => failed.resolve(r);
-  reactor.connectSSL("127.0.0.1", port.getHost().port, factory, {
-    caCerts: [ca],
-  });
-  const reason = await withTimeout(failed.promise, 10_000, "the failure");
-  assert(reason.check(SSLError), `${reason}`);
-  assertStringIncludes(reason.getErrorMessage(), "invalid peer certificate");
-  // Let the server side finish its failed handshake.
-  await new Promise<void>((r) => reactor.callLater(0.05, () => r()));
+  // The server side drops the connection when its handshake fails.
+  const dropped = Promise.withResolvers<void>();
+  const observer = (e: LogEvent): void => {
+    if (e.message.startsWith("Dropped a connection")) dropped.resolve();
+  };
+  log.addObserver(observer);
+  try {
+    const failed = Promise.withResolvers<Failure>();
+    const factory = quiet(ClientFactory.forProtocol(Client));
+    factory.clientConnectionFailed = (_c, r) => failed.resolve(r);
+    reactor.connectSSL("127.0.0.1", port.getHost().port, factory, {
+      caCerts: [ca],
+    });
+    const reason = await withTimeout(failed.promise, 10_000, "the failure");
+    assert(reason.check(SSLError), `${reason}`);
+    assertStringIncludes(reason.getErrorMessage(), "invalid peer certificate");
+    await withTimeout(dropped.promise, 10_000, "the server to drop it");
+  } finally {
+    log.removeObserver(observer);
+  }
   await port.stopListening();
 });
 
