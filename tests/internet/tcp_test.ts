@@ -90,6 +90,8 @@ class RecordingFactory<P extends Protocol> extends ClientFactory {
   calls: string[] = [];
   failed = Promise.withResolvers<Failure>();
   lostReason = Promise.withResolvers<Failure>();
+  /** Resolves with the first protocol built. */
+  readonly first = Promise.withResolvers<P>();
   readonly #make: () => P;
 
   constructor(make: () => P) {
@@ -102,6 +104,7 @@ class RecordingFactory<P extends Protocol> extends ClientFactory {
     const p = this.#make();
     p.factory = this;
     this.built.push(p);
+    this.first.resolve(p);
     return p;
   }
 
@@ -145,11 +148,7 @@ Deno.test("TCP: call order from factory start to stop, with connectionLost once 
     connector.getDestination(),
     new IPv4Address("TCP", "127.0.0.1", portOf(port)),
   );
-  const client = await withTimeout(
-    waitFor(() => clientFactory.built[0]?.connected && clientFactory.built[0]),
-    5000,
-    "client connectionMade",
-  );
+  const client = await connectionOf(clientFactory, "client connectionMade");
   client.transport.write("hello");
   await waitFor(() =>
     serverFactory.built[0]?.received.length ? true : undefined
@@ -184,7 +183,29 @@ Deno.test("TCP: call order from factory start to stop, with connectionLost once 
   assertEquals(serverFactory.calls, ["startFactory", "stopFactory"]);
 });
 
-/** Polls `f` (each macrotask) until it returns something, for at most 5 s. */
+/**
+ * The first protocol `factory` builds, once its connection is made (a
+ * protocol is connected as soon as it is built; a `Recorder` is waited on
+ * until its `connectionMade` too).
+ */
+function connectionOf<P extends Protocol>(
+  factory: RecordingFactory<P>,
+  what = "a connection",
+): Promise<P> {
+  return withTimeout(
+    factory.first.promise.then(async (p) => {
+      if (p instanceof Recorder) await p.made.promise;
+      return p;
+    }),
+    5000,
+    what,
+  );
+}
+
+/**
+ * Polls `f` (each macrotask) until it returns something, for at most 5 s:
+ * for conditions no callback announces (bytes echoed, log lines, timers).
+ */
 async function waitFor<T>(
   f: () => T | undefined | false,
   ms = 5000,
@@ -218,15 +239,8 @@ async function connectedPair<S extends Protocol, C extends Protocol>(
   const port = reactor.listenTCP(0, serverFactory, { interface: host }) as Port;
   const clientFactory = new RecordingFactory(makeClient);
   reactor.connectTCP(host, portOf(port), clientFactory);
-  const made = <P extends Protocol>(p: P | undefined): P | undefined =>
-    p &&
-      (p instanceof Recorder
-        ? p.events.includes("connectionMade")
-        : p.connected)
-      ? p
-      : undefined;
-  const client = await waitFor(() => made(clientFactory.built[0]));
-  const server = await waitFor(() => made(serverFactory.built[0]));
+  const client = await connectionOf(clientFactory, "the client side");
+  const server = await connectionOf(serverFactory, "the server side");
   return { server, client, port, serverFactory, clientFactory };
 }
 
@@ -238,9 +252,7 @@ async function connectToRawPeer(reactor: Reactor): Promise<
   const factory = new RecordingFactory(() => new Recorder());
   reactor.connectTCP("127.0.0.1", listener.addr.port, factory);
   const raw = await listener.accept();
-  const client = await waitFor(() =>
-    factory.built[0]?.connected && factory.built[0]
-  );
+  const client = await connectionOf(factory);
   return { listener, raw, client };
 }
 
@@ -688,9 +700,7 @@ Deno.test("TCP: echo over IPv6 ::1", async () => {
   assertInstanceOf(port.getHost(), IPv6Address);
   const factory = new RecordingFactory(() => new Recorder());
   reactor.connectTCP("::1", portOf(port), factory);
-  const client = await waitFor(() =>
-    factory.built[0]?.connected && factory.built[0]
-  );
+  const client = await connectionOf(factory);
   assertInstanceOf(client.transport.getPeer(), IPv6Address);
   client.transport.write("over v6");
   await waitFor(() => client.text() === "over v6");
@@ -804,7 +814,8 @@ Deno.test("TCP: an exception in connectionMade is logged and drops the connectio
   const port = reactor.listenTCP(0, serverFactory, { interface: "127.0.0.1" });
   const factory = new RecordingFactory(() => new Recorder());
   reactor.connectTCP("127.0.0.1", portOf(port), factory);
-  const server = await waitFor(() => serverFactory.built[0]);
+  // Built, but its connectionMade throws: wait for the build only.
+  const server = await withTimeout(serverFactory.first.promise, 5000, "build");
   const reason = await withTimeout(
     server.lost.promise,
     5000,
@@ -852,9 +863,7 @@ Deno.test("TCP: reactor.stop() closes ports, flushes what connections wrote and 
   const running = reactor.run();
   // The peer is not on this reactor, so it keeps reading during the shutdown.
   const raw = await Deno.connect({ hostname: "127.0.0.1", port: portOf(port) });
-  const server = await waitFor(() =>
-    serverFactory.built[0]?.connected && serverFactory.built[0]
-  );
+  const server = await connectionOf(serverFactory);
   server.transport.write(new Uint8Array(4 * 1024 * 1024).fill(3));
   reactor.stop();
   let total = 0;
@@ -877,9 +886,7 @@ Deno.test("TCP: at shutdown, a connection that cannot flush within shutdownTimeo
   const port = reactor.listenTCP(0, serverFactory, { interface: "127.0.0.1" });
   const running = reactor.run();
   const raw = await Deno.connect({ hostname: "127.0.0.1", port: portOf(port) });
-  const server = await waitFor(() =>
-    serverFactory.built[0]?.connected && serverFactory.built[0]
-  );
+  const server = await connectionOf(serverFactory);
   server.transport.write(new Uint8Array(32 * 1024 * 1024)); // the peer never reads
   reactor.stop();
   // The shutdown trigger arms its deadline on the reactor's clock.
@@ -904,9 +911,7 @@ Deno.test("TCP: at shutdown a producer is stopped, what was written is flushed (
   const port = reactor.listenTCP(0, serverFactory, { interface: "127.0.0.1" });
   const running = reactor.run();
   const raw = await Deno.connect({ hostname: "127.0.0.1", port: portOf(port) });
-  const server = await waitFor(() =>
-    serverFactory.built[0]?.connected && serverFactory.built[0]
-  );
+  const server = await connectionOf(serverFactory);
   const calls: string[] = [];
   server.transport.registerProducer({
     pauseProducing: () => calls.push("pause"),
@@ -1145,9 +1150,8 @@ Deno.test("TCP: the accept loop survives failed accepts (e.g. out of file descri
     hostname: "127.0.0.1",
     port: portOf(port),
   });
-  const server = await withTimeout(
-    waitFor(() => factory.built[0]?.connected && factory.built[0]),
-    5000,
+  const server = await connectionOf(
+    factory,
     "the connection accepted after the errors",
   );
   assertEquals(logs.flushErrors(Error).length, 2);
@@ -1251,15 +1255,13 @@ Deno.test("TCP: disconnect() closes the connection, or stops an attempt in progr
     portOf(port),
     clientFactory,
   );
-  const client = await waitFor(() =>
-    clientFactory.built[0]?.connected && clientFactory.built[0]
-  );
+  const client = await connectionOf(clientFactory);
   assertEquals(connector.state, "connected");
   connector.disconnect();
   assert((await client.lost.promise).check(ConnectionDone));
   await clientFactory.lostReason.promise;
   assertEquals(connector.state, "disconnected");
-  const server = await waitFor(() => serverFactory.built[0]);
+  const server = await connectionOf(serverFactory);
   await server.lost.promise;
   await port.stopListening();
 });
