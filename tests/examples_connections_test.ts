@@ -39,6 +39,8 @@ Deno.test("examples: the TLS echo pair", async () => {
 });
 
 Deno.test("examples: the UNIX-socket echo, and the socket file removed when the server stops", async () => {
+  // A new machine has no /tmp/twist-tests until a test makes it.
+  Deno.mkdirSync("/tmp/twist-tests", { recursive: true });
   const path = "/tmp/twist-tests/example.sock";
   const perms = [
     `--allow-read=${path}`,
