@@ -124,8 +124,10 @@ export class Reactor extends ReactorBase implements IReactorTCP {
 
   /**
    * Connects with TLS to `host:port`; `tls.caCerts` adds trusted CAs (for
-   * private ones), `tls.alpnProtocols` offers ALPN protocols. An untrusted
-   * certificate fails the attempt with `SSLError`.
+   * private ones), `tls.alpnProtocols` offers ALPN protocols. The server's
+   * certificate must be valid for `tls.hostname` when given (whatever
+   * address is dialled, as Twisted's `optionsForClientTLS(hostname)`), else
+   * for `host`. An untrusted certificate fails the attempt with `SSLError`.
    *
    * Requires `--allow-net` for the host and port.
    */

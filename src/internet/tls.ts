@@ -119,6 +119,16 @@ function tlsDialer(
   options: ConnectTCPOptions,
 ): StreamDialer {
   checkPort(port, 1);
+  if (
+    tls.hostname !== undefined &&
+    (typeof tls.hostname !== "string" || tls.hostname === "")
+  ) {
+    throw new TypeError(
+      `Invalid TLS hostname ${
+        JSON.stringify(tls.hostname)
+      }: expected the name the server's certificate must match`,
+    );
+  }
   if (options.bindAddress !== undefined) {
     throw new TypeError(
       "Cannot bind a local address: Deno.connectTls does not support it",
@@ -135,19 +145,33 @@ function tlsDialer(
     tls: true,
     destination: ipAddress(hostname, port),
     async dial() {
-      const conn = await Deno.connectTls({
-        hostname,
-        port,
-        caCerts: tls.caCerts,
-        alpnProtocols: tls.alpnProtocols,
-      });
+      // Deno.connectTls verifies the host it dials. To verify another name
+      // (Twisted's optionsForClientTLS(hostname)), connect in the clear and
+      // upgrade with startTls, which checks the name it is given.
+      const conn = tls.hostname === undefined
+        ? await Deno.connectTls({
+          hostname,
+          port,
+          caCerts: tls.caCerts,
+          alpnProtocols: tls.alpnProtocols,
+        })
+        : await startTlsVerifying(
+          await Deno.connect({ hostname, port }),
+          tls.hostname,
+          tls,
+        );
       try {
         const info = await conn.handshake();
         recordNegotiatedProtocol(conn, info.alpnProtocol);
       } catch (e) {
         conn.close();
+        const verifying = tls.hostname === undefined
+          ? ""
+          : ` (verifying "${tls.hostname}")`;
         throw new SSLError(
-          `TLS handshake with "${where}" failed: ${(e as Error)?.message ?? e}`,
+          `TLS handshake with "${where}"${verifying} failed: ${
+            (e as Error)?.message ?? e
+          }`,
           { cause: e },
         );
       }
@@ -159,6 +183,24 @@ function tlsDialer(
     peerOf: ipPeerOf,
     describe: () => `ssl:${where}`,
   };
+}
+
+/** Upgrades `conn` to TLS verifying `name`; closes `conn` if that cannot start. */
+async function startTlsVerifying(
+  conn: Deno.TcpConn,
+  name: string,
+  tls: TLSClientOptions,
+): Promise<Deno.TlsConn> {
+  try {
+    return await Deno.startTls(conn, {
+      hostname: name,
+      caCerts: tls.caCerts,
+      alpnProtocols: tls.alpnProtocols,
+    });
+  } catch (e) {
+    conn.close();
+    throw e;
+  }
 }
 
 /** Listens with TLS on `port` for `reactor`; what `reactor.listenSSL` calls. */

@@ -356,3 +356,36 @@ Deno.test("Endpoints from strings listen and connect: tcp6 on ::1", async () => 
   client.transport.loseConnection();
   await port.stopListening();
 });
+
+Deno.test("ssl: client endpoints verify the hostname= keyword, not the host dialled", async () => {
+  const dir = "tests/fixtures/tls";
+  const server = serverFromString(
+    reactor,
+    `ssl:0:privateKey=${dir}/example.key:certKey=${dir}/example.pem:interface=127.0.0.1`,
+  );
+  const serverFactory = Factory.forProtocol(Echo);
+  serverFactory.noisy = false;
+  const port = await server.listen(serverFactory);
+  const number = (port.getHost() as IPv4Address).port;
+  const client = await withTimeout(
+    connectProtocol(
+      clientFromString(
+        reactor,
+        `ssl:host=127.0.0.1:port=${number}:caCerts=${dir}/named_ca.pem:hostname=example.com`,
+      ),
+      new Collect(),
+    ),
+    10_000,
+    "the TLS connection",
+  );
+  client.transport.write("verified example.com");
+  assertEquals(
+    await withTimeout(client.got.promise, 10_000, "the echo"),
+    "verified example.com",
+  );
+  const lost = Promise.withResolvers<void>();
+  client.connectionLost = () => lost.resolve();
+  client.transport.loseConnection();
+  await lost.promise;
+  await port.stopListening();
+});

@@ -265,3 +265,91 @@ Deno.test("TLS: the client side of startTLS, and calling it with a read pending 
     "Cannot read",
   );
 });
+
+const example = tlsServerOptionsFromFiles(
+  `${DIR}/example.pem`,
+  `${DIR}/example.key`,
+);
+const namedCa = Deno.readTextFileSync(`${DIR}/named_ca.pem`);
+
+/** Connects with `tls` to a TLS echo server using `serverTLS`; the reason it failed, or null once echoed. */
+async function connectVerifying(
+  serverTLS: typeof server,
+  tls: { hostname?: string; caCerts?: string[] },
+): Promise<Failure | null> {
+  const reactor = new Reactor();
+  const port = reactor.listenSSL(
+    0,
+    quiet(Factory.forProtocol(Echo)),
+    serverTLS,
+    {
+      interface: "127.0.0.1",
+    },
+  );
+  const dropped = Promise.withResolvers<void>();
+  const observer = (e: LogEvent): void => {
+    if (e.message.startsWith("Dropped a connection")) dropped.resolve();
+  };
+  log.addObserver(observer);
+  try {
+    const failed = Promise.withResolvers<Failure>();
+    const factory = quiet(new ClientFactory());
+    const built = firstBuilt(factory, () => new Client());
+    factory.clientConnectionFailed = (_c, r) => failed.resolve(r);
+    reactor.connectSSL("127.0.0.1", port.getHost().port, factory, tls);
+    const outcome = await withTimeout(
+      Promise.race([
+        failed.promise,
+        built.then(async (c) => (await c.made.promise, c)),
+      ]),
+      10_000,
+      "the TLS connection",
+    );
+    if (!(outcome instanceof Client)) {
+      await withTimeout(dropped.promise, 10_000, "the server to drop it");
+      return outcome;
+    }
+    outcome.transport.write("named");
+    await withTimeout(outcome.received(5), 10_000, "the echo");
+    assertEquals(outcome.text, "named");
+    outcome.transport.loseConnection();
+    await outcome.lost.promise;
+    return null;
+  } finally {
+    log.removeObserver(observer);
+    await port.stopListening();
+  }
+}
+
+Deno.test("TLS: connectSSL verifies the hostname it is given, whatever address it dials", async () => {
+  // example.pem is valid for example.com only; we dial 127.0.0.1.
+  assertEquals(
+    await connectVerifying(example, {
+      hostname: "example.com",
+      caCerts: [namedCa],
+    }),
+    null,
+  );
+});
+
+Deno.test("TLS: a hostname the certificate does not match fails, even when the dialled address matches", async () => {
+  // server.pem is valid for 127.0.0.1: the name asked for must be the one checked.
+  const reason = await connectVerifying(server, {
+    hostname: "evil.example",
+    caCerts: [ca],
+  });
+  assert(reason !== null && reason.check(SSLError), `${reason}`);
+  assertStringIncludes(reason.getErrorMessage(), "evil.example");
+});
+
+Deno.test("TLS: an empty hostname to verify is a TypeError at the call", () => {
+  const reactor = new Reactor();
+  assertThrows(
+    () =>
+      reactor.connectSSL("127.0.0.1", 443, new ClientFactory(), {
+        hostname: "",
+      }),
+    TypeError,
+    "Invalid TLS hostname",
+  );
+});
