@@ -9,6 +9,7 @@ import { Failure } from "./failure.ts";
 import { TimeoutError } from "./error.ts";
 import type { IReactorTime } from "./interfaces.ts";
 import { log } from "../logger.ts";
+import { isThenable } from "./_callbacks.ts";
 
 /**
  * A Deferred was fired (`callback`/`errback`) a second time.
@@ -198,12 +199,6 @@ export function reportUnhandledDeferreds(): number {
   const tokens = [...unhandled];
   for (const token of tokens) reportToken(token);
   return tokens.length;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === "function";
 }
 
 /** Set in `Deferred`'s static block: gives the noted failures their tokens. */

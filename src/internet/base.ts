@@ -25,6 +25,12 @@ import { TimerHeap } from "./_timer_heap.ts";
 export { type HeapEntry, TimerHeap } from "./_timer_heap.ts";
 import { Deferred, reportUnhandledDeferreds } from "./defer.ts";
 import { log } from "../logger.ts";
+import {
+  guardRejections,
+  isThenable,
+  unguardRejections,
+  watchResult,
+} from "./_callbacks.ts";
 import { setImmediate } from "node:timers";
 
 /**
@@ -291,12 +297,6 @@ class ThreePhaseEvent {
   };
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === "function";
-}
-
 /** Calls `f(...args)`, logging (never throwing) what it throws; returns its result. */
 function callLogged(
   f: (...args: never[]) => unknown,
@@ -414,6 +414,8 @@ export class ReactorBase implements IReactorCore, IReactorTime {
   #installSignals = true;
   #keepAlive: ReturnType<typeof setInterval> | undefined;
   #signals: [Deno.Signal, () => void][] = [];
+  /** `run()` installed the unhandled-rejection guard; shutdown removes it. */
+  #guarding = false;
   #done = Promise.withResolvers<void>();
 
   /** Creates a reactor that is not running. */
@@ -468,6 +470,9 @@ export class ReactorBase implements IReactorCore, IReactorTime {
     // A long empty interval is what keeps Deno's event loop (and the
     // process) alive; shutdown clears it.
     this.#keepAlive = setInterval(() => {}, KEEPALIVE_MS);
+    // While it runs, a stray rejected promise is logged, not fatal.
+    guardRejections();
+    this.#guarding = true;
     this.fireSystemEvent("startup");
     return this.#done.promise;
   }
@@ -503,9 +508,12 @@ export class ReactorBase implements IReactorCore, IReactorTime {
   ): TriggerID | undefined {
     checkCallable(f);
     if (this.#running) {
-      callLogged(
-        f as (...args: never[]) => unknown,
-        args,
+      watchResult(
+        callLogged(
+          f as (...args: never[]) => unknown,
+          args,
+          "Unhandled error in callWhenRunning",
+        ),
         "Unhandled error in callWhenRunning",
       );
       return undefined;
@@ -632,6 +640,10 @@ export class ReactorBase implements IReactorCore, IReactorTime {
     this.#removeSignalHandlers();
     clearInterval(this.#keepAlive);
     this.#keepAlive = undefined;
+    if (this.#guarding) {
+      this.#guarding = false;
+      unguardRejections();
+    }
     reportUnhandledDeferreds();
     this.#done.resolve();
   };
@@ -794,9 +806,7 @@ export class ReactorBase implements IReactorCore, IReactorTime {
           call.args,
           "Unhandled error in delayed call",
         );
-        if (result instanceof Promise) {
-          result.catch((e) => log.err(e, "Unhandled error in delayed call"));
-        }
+        watchResult(result, "Unhandled error in delayed call");
       }
     } finally {
       this.#inPass = false;

@@ -56,6 +56,7 @@ import {
 import { fromDenoAddr } from "./address.ts";
 import { toBytes } from "./_bytes.ts";
 import { log } from "../logger.ts";
+import { watchResult } from "./_callbacks.ts";
 import { MAX_READ_SIZE, MIN_READ_SIZE, takeRegion } from "./_read_pool.ts";
 
 /** Queued writes are joined into one `conn.write` up to this size... */
@@ -222,15 +223,20 @@ export class Connection implements ITCPTransport {
    * does not leave a half-made protocol connected).
    */
   start(): void {
+    let made: unknown;
     try {
-      this.#protocol.makeConnection(this);
+      made = this.#protocol.makeConnection(this);
     } catch (e) {
       log.err(e, "Unhandled error in connectionMade");
       this.#close(new Failure(e));
       return;
     }
+    watchResult(made, "Unhandled error in connectionMade", this.#failWith);
     this.#readNext();
   }
+
+  /** Drops the connection because a protocol callback's promise rejected. */
+  #failWith = (e: unknown): void => this.#close(new Failure(e));
 
   // -- reading ---------------------------------------------------------------
 
@@ -293,12 +299,16 @@ export class Connection implements ITCPTransport {
   }
 
   #deliver(chunk: Uint8Array): void {
+    let result: unknown;
     try {
-      this.#protocol.dataReceived(chunk);
+      result = this.#protocol.dataReceived(chunk);
     } catch (e) {
       log.err(e, "Unhandled error in dataReceived");
       this.#close(new Failure(e));
       return;
+    }
+    if (result !== undefined) {
+      watchResult(result, "Unhandled error in dataReceived", this.#failWith);
     }
     this.#readNext();
   }
@@ -323,7 +333,11 @@ export class Connection implements ITCPTransport {
     const p = this.#protocol;
     if (typeof p.readConnectionLost === "function") {
       try {
-        p.readConnectionLost();
+        watchResult(
+          p.readConnectionLost(),
+          "Unhandled error in readConnectionLost",
+          this.#failWith,
+        );
       } catch (e) {
         log.err(e, "Unhandled error in readConnectionLost");
         this.#close(new Failure(e));
@@ -676,7 +690,11 @@ export class Connection implements ITCPTransport {
       const p = this.#protocol;
       if (typeof p.writeConnectionLost === "function") {
         try {
-          p.writeConnectionLost();
+          watchResult(
+            p.writeConnectionLost(),
+            "Unhandled error in writeConnectionLost",
+            this.#failWith,
+          );
         } catch (e) {
           log.err(e, "Unhandled error in writeConnectionLost");
           this.#close(new Failure(e));
@@ -722,7 +740,10 @@ export class Connection implements ITCPTransport {
     const p = this.#protocol as HalfCloseable & { connected?: boolean };
     if ("connected" in p) p.connected = false;
     try {
-      p.connectionLost(reason);
+      watchResult(
+        p.connectionLost(reason),
+        "Unhandled error in connectionLost",
+      );
     } catch (e) {
       log.err(e, "Unhandled error in connectionLost");
     }

@@ -17,6 +17,7 @@
 import type { Data, IPullProducer, IPushProducer } from "./interfaces.ts";
 import { Failure } from "./failure.ts";
 import { log } from "../logger.ts";
+import { watchResult } from "./_callbacks.ts";
 import { toBytes } from "./_bytes.ts";
 
 /**
@@ -127,7 +128,7 @@ export class ProcessProtocol {
   /** Attaches the transport and calls `connectionMade`. */
   makeConnection(transport: ProcessTransport): void {
     this.transport = transport;
-    this.connectionMade();
+    return this.connectionMade();
   }
 
   /** Called once the process has started. */
@@ -135,8 +136,9 @@ export class ProcessProtocol {
 
   /** Called with data from the child's `fd` (1: stdout, 2: stderr); dispatches to `outReceived`/`errReceived`. */
   childDataReceived(fd: number, data: Uint8Array): void {
-    if (fd === 1) this.outReceived(data);
-    else if (fd === 2) this.errReceived(data);
+    // Returned, so the transport can watch an async handler's promise.
+    if (fd === 1) return this.outReceived(data);
+    if (fd === 2) return this.errReceived(data);
   }
 
   /** Called with data from the child's stdout. */
@@ -147,9 +149,9 @@ export class ProcessProtocol {
 
   /** Called when the child's `fd` is closed; dispatches to the three below. */
   childConnectionLost(fd: number): void {
-    if (fd === 0) this.inConnectionLost();
-    else if (fd === 1) this.outConnectionLost();
-    else if (fd === 2) this.errConnectionLost();
+    if (fd === 0) return this.inConnectionLost();
+    if (fd === 1) return this.outConnectionLost();
+    if (fd === 2) return this.errConnectionLost();
   }
 
   /** Called when the child's stdin is closed. */
@@ -239,11 +241,7 @@ export class ProcessTransport {
 
   /** Connects the protocol and starts reading the child's output. */
   start(): void {
-    try {
-      this.#protocol.makeConnection(this);
-    } catch (e) {
-      log.err(e, "Unhandled error in connectionMade");
-    }
+    this.#call(() => this.#protocol.makeConnection(this), "connectionMade");
     this.#readFrom(1, this.#child.stdout);
     this.#readFrom(2, this.#child.stderr);
     this.#child.status.then((status) => {
@@ -307,9 +305,9 @@ export class ProcessTransport {
     );
   }
 
-  #call(f: () => void, what: string): void {
+  #call(f: () => unknown, what: string): void {
     try {
-      f();
+      watchResult(f(), `Unhandled error in ${what}`);
     } catch (e) {
       log.err(e, `Unhandled error in ${what}`);
     }

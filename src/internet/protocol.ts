@@ -55,11 +55,15 @@ export class Protocol implements IProtocol {
   /** Whether the protocol is connected (set by `makeConnection`). */
   connected = false;
 
-  /** Attaches `transport`, marks the protocol connected and calls `connectionMade`. */
+  /**
+   * Attaches `transport`, marks the protocol connected and calls
+   * `connectionMade`, returning what it returns (so the transport can watch
+   * the promise of an `async connectionMade`).
+   */
   makeConnection(transport: ITCPTransport): void {
     this.connected = true;
     this.transport = transport;
-    this.connectionMade();
+    return this.connectionMade();
   }
 
   /** Called when the connection is up. Does nothing by default. */

@@ -32,6 +32,7 @@ import {
 import { Connection, type ConnectionOwner } from "./connection.ts";
 import { allowNetFlag, isNotCapable } from "./_permissions.ts";
 import { log } from "../logger.ts";
+import { watchResult } from "./_callbacks.ts";
 
 /** Every port and connection a reactor owns, so `stop()` can close them. */
 interface Registry extends ConnectionOwner {
@@ -316,7 +317,7 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
     }
     let protocol;
     try {
-      protocol = this.#factory.buildProtocol(this.#binding.peerOf(conn));
+      protocol = built(this.#factory.buildProtocol(this.#binding.peerOf(conn)));
     } catch (e) {
       log.err(e, "Unhandled error in buildProtocol");
       conn.close();
@@ -359,7 +360,7 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
         log.err(e, "Error cleaning up after a port");
       }
       try {
-        this.#factory.doStop();
+        watchResult(this.#factory.doStop(), "Unhandled error in doStop");
       } catch (e) {
         log.err(e, "Unhandled error in doStop");
       }
@@ -586,7 +587,10 @@ export class Connector implements IConnector {
         .startedConnecting;
     if (typeof started === "function") {
       try {
-        started.call(this.#factory, this);
+        watchResult(
+          started.call(this.#factory, this),
+          "Unhandled error in startedConnecting",
+        );
       } catch (e) {
         log.err(e, "Unhandled error in startedConnecting");
       }
@@ -611,7 +615,7 @@ export class Connector implements IConnector {
     this.#cancelTimeout();
     let protocol;
     try {
-      protocol = this.#factory.buildProtocol(this.#dialer.peerOf(conn));
+      protocol = built(this.#factory.buildProtocol(this.#dialer.peerOf(conn)));
     } catch (e) {
       conn.close();
       this.#failed(attempt, e);
@@ -642,7 +646,10 @@ export class Connector implements IConnector {
       .clientConnectionFailed;
     if (typeof failed === "function") {
       try {
-        failed.call(this.#factory, this, reason);
+        watchResult(
+          failed.call(this.#factory, this, reason),
+          "Unhandled error in clientConnectionFailed",
+        );
       } catch (e) {
         log.err(e, "Unhandled error in clientConnectionFailed");
       }
@@ -659,7 +666,10 @@ export class Connector implements IConnector {
     }).clientConnectionLost;
     if (typeof lost === "function") {
       try {
-        lost.call(this.#factory, this, reason);
+        watchResult(
+          lost.call(this.#factory, this, reason),
+          "Unhandled error in clientConnectionLost",
+        );
       } catch (e) {
         log.err(e, "Unhandled error in clientConnectionLost");
       }
@@ -672,7 +682,7 @@ export class Connector implements IConnector {
     if (this.state !== "disconnected" || !this.#factoryStarted) return;
     this.#factoryStarted = false;
     try {
-      this.#factory.doStop();
+      watchResult(this.#factory.doStop(), "Unhandled error in doStop");
     } catch (e) {
       log.err(e, "Unhandled error in doStop");
     }
@@ -713,6 +723,17 @@ export class Connector implements IConnector {
 }
 
 /** A stand-in protocol that closes its connection as soon as it is made. */
+/** What `buildProtocol` returned, which must be a protocol, not a promise of one. */
+function built<P>(protocol: P): P {
+  if (protocol instanceof Promise) {
+    watchResult(protocol, "Unhandled error in buildProtocol");
+    throw new TypeError(
+      "buildProtocol returned a promise: it must return the protocol itself",
+    );
+  }
+  return protocol;
+}
+
 function declined(): IProtocol {
   return {
     makeConnection(transport: ITransport): void {

@@ -21,6 +21,7 @@ import { CannotListenError } from "./error.ts";
 import { allowNetFlag } from "./_permissions.ts";
 import { toBytes } from "./_bytes.ts";
 import { log } from "../logger.ts";
+import { watchResult } from "./_callbacks.ts";
 
 /** Where a datagram goes: `[host, port]` or an address object. */
 export type DatagramAddress = [string, number] | IPv4Address | IPv6Address;
@@ -62,7 +63,7 @@ export class DatagramProtocol {
   /** Attaches the port and calls `startProtocol`. */
   makeConnection(transport: UDPPort): void {
     this.transport = transport;
-    this.startProtocol();
+    return this.startProtocol();
   }
 
   /** Called when the protocol starts listening. */
@@ -181,7 +182,10 @@ export class UDPPort implements IListeningPort {
       const a = this.#socket.address();
       this.#host = toAddress(a.address, a.port);
       try {
-        protocol.makeConnection(this);
+        watchResult(
+          protocol.makeConnection(this),
+          "Unhandled error in startProtocol",
+        );
       } catch (e) {
         log.err(e, "Unhandled error in startProtocol");
       }
@@ -213,9 +217,12 @@ export class UDPPort implements IListeningPort {
             info.port !== this.#connected[1])
         ) return;
         try {
-          protocol.datagramReceived(
-            new Uint8Array(msg),
-            toAddress(info.address, info.port),
+          watchResult(
+            protocol.datagramReceived(
+              new Uint8Array(msg),
+              toAddress(info.address, info.port),
+            ),
+            "Unhandled error in datagramReceived",
           );
         } catch (e) {
           log.err(e, "Unhandled error in datagramReceived");
@@ -326,7 +333,10 @@ export class UDPPort implements IListeningPort {
     const finish = (): void => {
       if (this.#host) {
         try {
-          this.#protocol.stopProtocol();
+          watchResult(
+            this.#protocol.stopProtocol(),
+            "Unhandled error in stopProtocol",
+          );
         } catch (e) {
           log.err(e, "Unhandled error in stopProtocol");
         }
