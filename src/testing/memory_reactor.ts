@@ -388,8 +388,11 @@ export class MemoryReactor implements IReactorCore, IReactorTCP {
       f(...args);
       return undefined;
     }
-    this.whenRunningHooks.push([f as (...args: never[]) => unknown, args]);
-    return { phase: "after", eventType: "startup", id: this.#nextTrigger++ };
+    const hook: Hook = [f as (...args: never[]) => unknown, args];
+    this.whenRunningHooks.push(hook);
+    const id = this.#nextTrigger++;
+    this.#triggerIDs.set(id, hook);
+    return { phase: "after", eventType: "startup", id };
   }
 
   /** Records a trigger (it never runs unless `fireSystemEvent` is called). */
@@ -407,31 +410,38 @@ export class MemoryReactor implements IReactorCore, IReactorTCP {
   }
 
   /**
-   * Forgets a trigger added with `addSystemEventTrigger`.
+   * Forgets a trigger added with `addSystemEventTrigger`, or a hook added
+   * with `callWhenRunning`, that has not run.
    *
-   * @throws {TypeError} if it was not added, or was removed already
+   * @throws {TypeError} if it is not registered (never added, removed or run)
    */
   removeSystemEventTrigger(triggerID: TriggerID): void {
     const hook = this.#triggerIDs.get(triggerID.id);
-    const hooks = this.triggers[triggerID.phase]?.[triggerID.eventType];
-    const at = hook && hooks ? hooks.indexOf(hook) : -1;
-    if (at < 0) {
-      throw new TypeError(
-        `Cannot remove trigger "${triggerID.id}": it is not registered`,
-      );
-    }
-    hooks!.splice(at, 1);
     this.#triggerIDs.delete(triggerID.id);
+    for (
+      const hooks of [
+        this.triggers[triggerID.phase]?.[triggerID.eventType],
+        this.whenRunningHooks,
+      ]
+    ) {
+      const at = hook && hooks ? hooks.indexOf(hook) : -1;
+      if (at >= 0) {
+        hooks!.splice(at, 1);
+        return;
+      }
+    }
+    throw new TypeError(
+      `Cannot remove trigger "${triggerID.id}": it is not registered`,
+    );
   }
 
   /** Runs (and forgets) the recorded triggers of `eventType`, phase by phase. */
   fireSystemEvent(eventType: SystemEventType | string): void {
     for (const phase of ["before", "during", "after"] as const) {
-      for (const hook of this.triggers[phase]?.[eventType]?.splice(0) ?? []) {
-        for (const [id, h] of this.#triggerIDs) {
-          if (h === hook) this.#triggerIDs.delete(id);
-        }
-        hook[0](...(hook[1] as never[]));
+      for (
+        const [f, args] of this.triggers[phase]?.[eventType]?.splice(0) ?? []
+      ) {
+        f(...(args as never[]));
       }
     }
   }

@@ -241,6 +241,18 @@ Deno.test("MemoryReactor keeps triggers as Twisted does, by phase then event, an
   assertThrows(() => reactor.removeSystemEventTrigger(kept), TypeError);
 });
 
+Deno.test("MemoryReactor removes a callWhenRunning hook by its ID, as the reactor does", async () => {
+  const reactor = new MemoryReactor();
+  const seen: string[] = [];
+  const id = reactor.callWhenRunning(() => seen.push("removed"));
+  reactor.callWhenRunning(() => seen.push("kept"));
+  assert(id);
+  reactor.removeSystemEventTrigger(id);
+  assertEquals(reactor.whenRunningHooks.length, 1);
+  await reactor.run();
+  assertEquals(seen, ["kept"]);
+});
+
 Deno.test("MemoryReactor and MemoryReactorClock are accepted where the reactor interfaces are expected", () => {
   // A compile-time check as much as a run-time one: these assignments must type-check.
   const reactor = new MemoryReactorClock();
