@@ -22,7 +22,11 @@ import type {
 import { IPv4Address, IPv6Address, UNIXAddress } from "../internet/address.ts";
 import { type Deferred, succeed } from "../internet/defer.ts";
 import { Clock } from "../internet/_clock.ts";
-import { ReactorNotRunning } from "../internet/error.ts";
+import {
+  CannotListenError,
+  ConnectError,
+  ReactorNotRunning,
+} from "../internet/error.ts";
 
 /** A recorded `listenTCP` (or `listenSSL`) call. */
 export interface RecordedServer {
@@ -444,6 +448,152 @@ export class MemoryReactor implements IReactorCore, IReactorTCP {
         f(...(args as never[]));
       }
     }
+  }
+}
+
+/** Options of {@linkcode RaisingMemoryReactor}. */
+export interface RaisingMemoryReactorOptions {
+  /**
+   * What `listenTCP`, `listenSSL` and `listenUNIX` throw.
+   *
+   * @default {a CannotListenError naming the address asked for}
+   */
+  listenException?: Error;
+  /**
+   * What `connectTCP`, `connectSSL` and `connectUNIX` throw.
+   *
+   * @default {a ConnectError naming the address asked for}
+   */
+  connectException?: Error;
+}
+
+const REFUSED = "refused by RaisingMemoryReactor";
+
+/**
+ * A reactor whose every listen and connect call throws (Twisted's
+ * `RaisingMemoryReactor`): for testing how code reports a port that cannot
+ * be opened or a connection that cannot be started.
+ *
+ * @example A listen that fails
+ * ```ts
+ * import { CannotListenError, ConnectError, ClientFactory, Factory, Protocol } from "@twist/twist";
+ * import { RaisingMemoryReactor } from "@twist/twist/testing";
+ * import { assertThrows } from "@std/assert";
+ *
+ * const reactor = new RaisingMemoryReactor({
+ *   connectException: new ConnectError("No route to host"),
+ * });
+ * assertThrows(
+ *   () => reactor.listenTCP(80, Factory.forProtocol(Protocol)),
+ *   CannotListenError,
+ *   'Cannot listen on "0.0.0.0:80"',
+ * );
+ * assertThrows(
+ *   () => reactor.connectTCP("example.com", 80, new ClientFactory()),
+ *   ConnectError,
+ *   "No route to host",
+ * );
+ * ```
+ */
+export class RaisingMemoryReactor implements IReactorTCP {
+  readonly #listenException: Error | undefined;
+  readonly #connectException: Error | undefined;
+
+  /** Creates a reactor that throws the given errors (or ones naming the address). */
+  constructor(options: RaisingMemoryReactorOptions = {}) {
+    this.#listenException = options.listenException;
+    this.#connectException = options.connectException;
+  }
+
+  #cannotListen(iface: string, port: number | string): Error {
+    return this.#listenException ?? new CannotListenError(iface, port, REFUSED);
+  }
+
+  #cannotConnect(where: string): Error {
+    return this.#connectException ??
+      new ConnectError(`Connecting to "${where}" failed: ${REFUSED}`);
+  }
+
+  /**
+   * Throws the listen error.
+   *
+   * @throws {Error} the `listenException`
+   */
+  listenTCP(
+    port: number,
+    _factory: IProtocolFactory,
+    options: ListenTCPOptions = {},
+  ): never {
+    throw this.#cannotListen(options.interface ?? "0.0.0.0", port);
+  }
+
+  /**
+   * Throws the connect error.
+   *
+   * @throws {Error} the `connectException`
+   */
+  connectTCP(
+    host: string,
+    port: number,
+    _factory: IProtocolFactory,
+    _options?: ConnectTCPOptions,
+  ): never {
+    throw this.#cannotConnect(`${host}:${port}`);
+  }
+
+  /**
+   * Throws the listen error.
+   *
+   * @throws {Error} the `listenException`
+   */
+  listenSSL(
+    port: number,
+    _factory: IProtocolFactory,
+    _tlsOptions: unknown,
+    options: ListenTCPOptions = {},
+  ): never {
+    throw this.#cannotListen(options.interface ?? "0.0.0.0", port);
+  }
+
+  /**
+   * Throws the connect error.
+   *
+   * @throws {Error} the `connectException`
+   */
+  connectSSL(
+    host: string,
+    port: number,
+    _factory: IProtocolFactory,
+    _tlsOptions?: unknown,
+    _options?: ConnectTCPOptions,
+  ): never {
+    throw this.#cannotConnect(`${host}:${port}`);
+  }
+
+  /**
+   * Throws the listen error.
+   *
+   * @throws {Error} the `listenException`
+   */
+  listenUNIX(
+    path: string,
+    _factory: IProtocolFactory,
+    _options?: { backlog?: number; mode?: number; wantPID?: boolean },
+  ): never {
+    throw this.#cannotListen("unix", path);
+  }
+
+  /**
+   * Throws the connect error.
+   *
+   * @throws {Error} the `connectException`
+   */
+  connectUNIX(
+    path: string,
+    _factory: IProtocolFactory,
+    _options?: { timeout?: number },
+  ): never {
+    throw this.#cannotConnect(`unix:${path}`);
   }
 }
 

@@ -15,6 +15,7 @@ import {
   makeFakeServer,
   MemoryReactor,
   MemoryReactorClock,
+  RaisingMemoryReactor,
   StringTransport,
   StringTransportWithDisconnection,
 } from "../../src/testing/mod.ts";
@@ -25,6 +26,8 @@ import {
 } from "../../src/internet/protocol.ts";
 import { IPv4Address, UNIXAddress } from "../../src/internet/address.ts";
 import {
+  CannotListenError,
+  ConnectError,
   ConnectionAborted,
   ConnectionDone,
   ConnectionLost,
@@ -637,4 +640,46 @@ Deno.test("the testing helpers import no transport, reactor or Deno network API"
   for (const file of forbidden) {
     assert(!loaded.includes(file), `src/testing loads ${file}`);
   }
+});
+
+Deno.test("RaisingMemoryReactor throws from every listen and connect, naming the address or as told", () => {
+  const factory = Factory.forProtocol(Echo);
+  const client = new ClientFactory();
+  const reactor: IReactorTCP & RaisingMemoryReactor =
+    new RaisingMemoryReactor();
+  assertThrows(
+    () => reactor.listenTCP(80, factory, { interface: "::1" }),
+    CannotListenError,
+    'Cannot listen on "[::1]:80": refused by RaisingMemoryReactor',
+  );
+  assertThrows(
+    () => reactor.listenSSL(443, factory, {}),
+    CannotListenError,
+    '"0.0.0.0:443"',
+  );
+  assertThrows(
+    () => reactor.listenUNIX("/tmp/x.sock", factory),
+    CannotListenError,
+    '"unix:/tmp/x.sock"',
+  );
+  assertThrows(
+    () => reactor.connectTCP("example.com", 80, client),
+    ConnectError,
+    '"example.com:80"',
+  );
+  assertThrows(
+    () => reactor.connectSSL("example.com", 443, client),
+    ConnectError,
+    '"example.com:443"',
+  );
+  assertThrows(
+    () => reactor.connectUNIX("/tmp/x.sock", client),
+    ConnectError,
+    '"unix:/tmp/x.sock"',
+  );
+  const listenException = new Error("listen");
+  const connectException = new Error("connect");
+  const told = new RaisingMemoryReactor({ listenException, connectException });
+  assertThrows(() => told.listenTCP(1, factory), Error, "listen");
+  assertThrows(() => told.connectUNIX("/p", client), Error, "connect");
 });
