@@ -3,17 +3,29 @@
  *
  * @module
  */
-import { Protocol } from "../internet/protocol.ts";
+import type {
+  IProtocol,
+  IProtocolFactory,
+  ITCPTransport,
+} from "../internet/interfaces.ts";
 import type { Failure } from "../internet/failure.ts";
 import type { Deferred } from "../internet/defer.ts";
 
 /**
- * A protocol that accumulates what it receives in `data` and records when it
- * was connected and closed (Twisted's `AccumulatingProtocol`). If its factory
+ * A protocol that accumulates what it receives and records when it was
+ * connected and closed (Twisted's `AccumulatingProtocol`). If its factory
  * has a `protocolConnectionMade` Deferred, it is fired with the protocol on
  * connection (once); `closedDeferred`, if set, is fired on connection loss.
  *
- * @example
+ * What it received is read with `value()` (bytes) or `text()` (UTF-8), the
+ * same pair of accessors `StringTransport` has for what was written.
+ *
+ * It is built on the interfaces alone (it does not extend `Protocol`), so
+ * the testing helpers load no reactor; it has `Protocol`'s `transport`,
+ * `factory`, `connected` and `logPrefix`, so a factory builds it like any
+ * other protocol.
+ *
+ * @example Accumulating what arrives
  * ```ts
  * import { Deferred } from "@twist/twist";
  * import { AccumulatingProtocol, StringTransportWithDisconnection } from "@twist/twist/testing";
@@ -29,9 +41,19 @@ import type { Deferred } from "../internet/defer.ts";
  * transport.loseConnection();
  * assert(p.made && p.closed);
  * assertEquals(p.text(), "abc");
+ * assertEquals(p.value().length, 3);
  * ```
  */
-export class AccumulatingProtocol extends Protocol {
+export class AccumulatingProtocol implements IProtocol {
+  /** The connection; set by `makeConnection`. */
+  transport!: ITCPTransport;
+  /**
+   * The factory that built this protocol, if any. If it has a
+   * `protocolConnectionMade` Deferred, `connectionMade` fires it.
+   */
+  factory?: IProtocolFactory;
+  /** Whether the protocol is connected (set by `makeConnection`). */
+  connected = false;
   /** Whether `connectionMade` was called. */
   made = false;
   /** Whether `connectionLost` was called. */
@@ -42,29 +64,41 @@ export class AccumulatingProtocol extends Protocol {
   closedDeferred: Deferred<void> | undefined;
   #chunks: Uint8Array[] = [];
 
-  /** Everything received, as one array. */
-  get data(): Uint8Array {
-    if (this.#chunks.length !== 1) {
-      const out = new Uint8Array(
-        this.#chunks.reduce((n, c) => n + c.length, 0),
-      );
-      let at = 0;
-      for (const c of this.#chunks) {
-        out.set(c, at);
-        at += c.length;
-      }
-      this.#chunks = [out];
+  /** Everything received since the last `clear()`, as one array. */
+  value(): Uint8Array {
+    if (this.#chunks.length === 1) return this.#chunks[0];
+    const out = new Uint8Array(
+      this.#chunks.reduce((n, c) => n + c.length, 0),
+    );
+    let at = 0;
+    for (const c of this.#chunks) {
+      out.set(c, at);
+      at += c.length;
     }
-    return this.#chunks[0];
+    // Keep the joined copy so repeated reads do not join again.
+    this.#chunks = out.length > 0 ? [out] : [];
+    return out;
   }
 
-  /** Everything received, decoded as UTF-8. */
+  /** Everything received since the last `clear()`, decoded as UTF-8. */
   text(): string {
-    return new TextDecoder().decode(this.data);
+    return new TextDecoder().decode(this.value());
+  }
+
+  /** Forgets what was received. */
+  clear(): void {
+    this.#chunks = [];
+  }
+
+  /** Attaches `transport`, marks the protocol connected and calls `connectionMade`. */
+  makeConnection(transport: ITCPTransport): void {
+    this.connected = true;
+    this.transport = transport;
+    this.connectionMade();
   }
 
   /** Records the connection and fires the factory's `protocolConnectionMade`, if any. */
-  override connectionMade(): void {
+  connectionMade(): void {
     this.made = true;
     const factory = this.factory as {
       protocolConnectionMade?: Deferred<AccumulatingProtocol>;
@@ -77,16 +111,21 @@ export class AccumulatingProtocol extends Protocol {
   }
 
   /** Keeps the data. */
-  override dataReceived(data: Uint8Array): void {
+  dataReceived(data: Uint8Array): void {
     this.#chunks.push(data);
   }
 
   /** Records the loss and fires `closedDeferred`, if set. */
-  override connectionLost(reason: Failure): void {
+  connectionLost(reason: Failure): void {
     this.closed = true;
     this.closedReason = reason;
     const d = this.closedDeferred;
     this.closedDeferred = undefined;
     d?.callback(undefined);
+  }
+
+  /** A prefix for log messages about this protocol. */
+  logPrefix(): string {
+    return this.constructor.name;
   }
 }

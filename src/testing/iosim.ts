@@ -24,16 +24,35 @@ import {
 
 const encoder = new TextEncoder();
 
+const isPaused = (io: FakeTransport): boolean => io.producerState === "paused";
+
 type HalfCloseable = IProtocol & {
   readConnectionLost?(): void;
   writeConnectionLost?(): void;
 };
 
+/** Options of {@linkcode FakeTransport}. */
+export interface FakeTransportOptions {
+  /**
+   * What `getHost()` returns.
+   *
+   * @default {IPv4Address("TCP", "127.0.0.1", 80) on the server side, port 54321 on the client side}
+   */
+  hostAddress?: IAddress;
+  /**
+   * What `getPeer()` returns.
+   *
+   * @default {the other side's default `hostAddress`}
+   */
+  peerAddress?: IAddress;
+}
+
 /**
  * One side of an in-memory connection: what its protocol writes waits in
- * `outgoing` until an `IOPump` delivers it to the other side.
+ * `outgoing` until an `IOPump` delivers it to the other side. Its state
+ * flags have the names `StringTransport`'s have.
  *
- * @example
+ * @example Writes wait for the pump
  * ```ts
  * import { Protocol } from "@twist/twist";
  * import { FakeTransport } from "@twist/twist/testing";
@@ -43,34 +62,35 @@ type HalfCloseable = IProtocol & {
  * const transport = new FakeTransport(p, true);
  * transport.write("queued");
  * assertEquals(transport.pendingBytes, 6);
+ * assertEquals(transport.getHost().toString(), 'IPv4Address(type="TCP", host="127.0.0.1", port=80)');
  * ```
  */
 export class FakeTransport implements ITCPTransport {
-  /** Whether this side is the server. */
+  /** Whether this side is the server (the accepting side). */
   readonly isServer: boolean;
-  /** The protocol this transport serves. */
+  /** The protocol this transport serves (and delivers the peer's bytes to). */
   readonly protocol: IProtocol;
   /** Written bytes not yet delivered. */
   outgoing: Uint8Array[] = [];
-  /** Whether `loseConnection` was called. */
+  /** Whether `loseConnection` (or `abortConnection`) was called. */
   disconnecting = false;
   /** Whether `abortConnection` was called. */
   aborted = false;
+  /** Whether the connection is closed (its protocol has been told). */
+  disconnected = false;
   /** Whether `loseWriteConnection` was called. */
-  writeClosing = false;
-  /** Whether the connection is closed. */
-  closed = false;
-  /** Whether the end of this side's stream has been delivered after a half-close. */
-  eofSent = false;
-  /** Whether reading is paused (`pauseProducing`). */
-  paused = false;
+  writeDisconnecting = false;
+  /** Whether the half-close has been delivered to the peer. */
+  writeDisconnected = false;
+  /** The state this transport is in as a producer: `"paused"` holds the peer's bytes back. */
+  producerState: "producing" | "paused" | "stopped" = "producing";
   /** The registered producer, if any. */
   producer: IPushProducer | IPullProducer | undefined;
-  /** Whether it is a streaming one. */
-  streaming = false;
-  /** This side's address. */
+  /** Whether the registered producer is a streaming one. */
+  streaming: boolean | undefined;
+  /** What `getHost()` returns. */
   hostAddress: IAddress;
-  /** The other side's address. */
+  /** What `getPeer()` returns. */
   peerAddress: IAddress;
   #producerPaused = false;
   #high = 65_536;
@@ -78,18 +98,17 @@ export class FakeTransport implements ITCPTransport {
   #noDelay = false;
   #keepAlive = false;
 
-  /** Creates the transport for `protocol`. */
+  /** Creates the transport for `protocol`; `isServer` picks the default addresses. */
   constructor(
     protocol: IProtocol,
     isServer: boolean,
-    hostAddress?: IAddress,
-    peerAddress?: IAddress,
+    options: FakeTransportOptions = {},
   ) {
     this.protocol = protocol;
     this.isServer = isServer;
-    this.hostAddress = hostAddress ??
+    this.hostAddress = options.hostAddress ??
       new IPv4Address("TCP", "127.0.0.1", isServer ? 80 : 54321);
-    this.peerAddress = peerAddress ??
+    this.peerAddress = options.peerAddress ??
       new IPv4Address("TCP", "127.0.0.1", isServer ? 54321 : 80);
   }
 
@@ -100,7 +119,9 @@ export class FakeTransport implements ITCPTransport {
 
   /** Queues a copy of `data` (a string as UTF-8); dropped once closing. */
   write(data: Data): void {
-    if (this.disconnecting || this.writeClosing || this.closed) return;
+    if (this.disconnecting || this.writeDisconnecting || this.disconnected) {
+      return;
+    }
     const bytes = typeof data === "string"
       ? encoder.encode(data)
       : data.slice();
@@ -134,7 +155,7 @@ export class FakeTransport implements ITCPTransport {
 
   /** Half-closes once everything queued is delivered. */
   loseWriteConnection(): void {
-    this.writeClosing = true;
+    this.writeDisconnecting = true;
   }
 
   /** The other side's address. */
@@ -166,27 +187,29 @@ export class FakeTransport implements ITCPTransport {
   /** Unregisters the producer. */
   unregisterProducer(): void {
     this.producer = undefined;
+    this.streaming = undefined;
     this.#producerPaused = false;
   }
 
-  /** Stops delivering data to this side's protocol. */
+  /** Stops delivering data to this side's protocol (`producerState` becomes `"paused"`). */
   pauseProducing(): void {
-    this.paused = true;
+    if (this.producerState !== "stopped") this.producerState = "paused";
   }
 
-  /** Delivers data to this side's protocol again (at the next pump). */
+  /** Delivers data to this side's protocol again, at the next pump. */
   resumeProducing(): void {
-    this.paused = false;
+    if (this.producerState !== "stopped") this.producerState = "producing";
   }
 
   /** Closes the connection, as a real transport's `stopProducing` does. */
   stopProducing(): void {
+    this.producerState = "stopped";
     this.loseConnection();
   }
 
   /** Called by the pump when what was queued has been delivered. */
   drained(): void {
-    if (!this.producer || this.closed) return;
+    if (!this.producer || this.disconnected) return;
     if (this.streaming) {
       if (this.#producerPaused && this.pendingBytes <= this.#low) {
         this.#producerPaused = false;
@@ -229,7 +252,47 @@ export class FakeTransport implements ITCPTransport {
   }
 }
 
-/** Options of {@linkcode IOPump} and the `connect` helpers. */
+/**
+ * A `FakeTransport` for the connecting side (Twisted's `makeFakeClient`).
+ *
+ * @example A client-side transport
+ * ```ts
+ * import { Protocol } from "@twist/twist";
+ * import { makeFakeClient } from "@twist/twist/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const transport = makeFakeClient(new Protocol());
+ * assertEquals(transport.isServer, false);
+ * ```
+ */
+export function makeFakeClient(
+  clientProtocol: IProtocol,
+  options: FakeTransportOptions = {},
+): FakeTransport {
+  return new FakeTransport(clientProtocol, false, options);
+}
+
+/**
+ * A `FakeTransport` for the accepting side (Twisted's `makeFakeServer`).
+ *
+ * @example A server-side transport
+ * ```ts
+ * import { Protocol } from "@twist/twist";
+ * import { makeFakeServer } from "@twist/twist/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const transport = makeFakeServer(new Protocol());
+ * assertEquals(transport.isServer, true);
+ * ```
+ */
+export function makeFakeServer(
+  serverProtocol: IProtocol,
+  options: FakeTransportOptions = {},
+): FakeTransport {
+  return new FakeTransport(serverProtocol, true, options);
+}
+
+/** Options of {@linkcode IOPump}, and of the `connect` helpers. */
 export interface PumpOptions {
   /**
    * Deliver at most this many bytes per `dataReceived` call (1: a byte at a
@@ -241,12 +304,14 @@ export interface PumpOptions {
 }
 
 /**
- * Moves bytes between two `FakeTransport`s when told to.
+ * Moves bytes between two `FakeTransport`s when told to. Like every iosim
+ * helper it takes the server side first, then the client side; the
+ * protocols are the transports' own.
  *
- * @example
+ * @example Pumping a greeting a byte at a time
  * ```ts
  * import { Protocol } from "@twist/twist";
- * import { AccumulatingProtocol, connectedServerAndClient } from "@twist/twist/testing";
+ * import { AccumulatingProtocol, IOPump, makeFakeClient, makeFakeServer } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *
  * class Hello extends Protocol {
@@ -254,36 +319,38 @@ export interface PumpOptions {
  *     this.transport.write("hello");
  *   }
  * }
- * const { client, pump } = connectedServerAndClient(Hello, AccumulatingProtocol, { chunkSize: 1 });
- * pump.flush();
+ * const server = new Hello();
+ * const client = new AccumulatingProtocol();
+ * const serverIO = makeFakeServer(server);
+ * const clientIO = makeFakeClient(client);
+ * server.makeConnection(serverIO);
+ * client.makeConnection(clientIO);
+ * const pump = new IOPump(serverIO, clientIO, { chunkSize: 1 });
+ * assertEquals(pump.flush(), true);
  * assertEquals(client.text(), "hello");
  * ```
  */
 export class IOPump {
-  /** The client side's protocol. */
-  readonly client: IProtocol;
-  /** The server side's protocol. */
-  readonly server: IProtocol;
-  /** The client side's transport. */
-  readonly clientIO: FakeTransport;
   /** The server side's transport. */
   readonly serverIO: FakeTransport;
+  /** The client side's transport. */
+  readonly clientIO: FakeTransport;
   /** Bytes per `dataReceived` call (`Infinity`: all at once), or sizes in turn. */
   chunkSize: number | readonly number[];
   #sizeIndex = 0;
 
-  /** Joins the two sides. */
+  /**
+   * Joins the two sides.
+   *
+   * @throws {RangeError} for a chunk size below 1
+   */
   constructor(
-    client: IProtocol,
-    server: IProtocol,
-    clientIO: FakeTransport,
     serverIO: FakeTransport,
+    clientIO: FakeTransport,
     options: PumpOptions = {},
   ) {
-    this.client = client;
-    this.server = server;
-    this.clientIO = clientIO;
     this.serverIO = serverIO;
+    this.clientIO = clientIO;
     this.chunkSize = options.chunkSize ?? Infinity;
     for (const n of [this.chunkSize].flat()) {
       if (!(n >= 1)) {
@@ -292,6 +359,16 @@ export class IOPump {
         );
       }
     }
+  }
+
+  /** The server side's protocol. */
+  get server(): IProtocol {
+    return this.serverIO.protocol;
+  }
+
+  /** The client side's protocol. */
+  get client(): IProtocol {
+    return this.clientIO.protocol;
   }
 
   #nextSize(): number {
@@ -314,27 +391,29 @@ export class IOPump {
   }
 
   /**
-   * Pumps until nothing more happens.
+   * Pumps until nothing more happens. Returns whether anything happened
+   * (Twisted's `flush`).
    *
    * @throws {Error} if it is still busy after `maxTurns` pumps (a protocol
    * that writes forever)
    */
-  flush(maxTurns = 10_000): void {
-    for (let i = 0; i < maxTurns; i++) if (!this.pump()) return;
+  flush(maxTurns = 10_000): boolean {
+    for (let i = 0; i < maxTurns; i++) if (!this.pump()) return i > 0;
     throw new Error(`IOPump.flush: still busy after ${maxTurns} pumps`);
   }
 
   #deliver(from: FakeTransport, to: FakeTransport): boolean {
-    if (to.closed || from.outgoing.length === 0) {
+    if (to.disconnected || from.outgoing.length === 0) {
       from.drained();
       return false;
     }
-    if (to.paused) return false;
+    if (isPaused(to)) return false;
     const pending = from.outgoing;
     from.outgoing = [];
     let moved = false;
     while (pending.length > 0) {
-      if (to.paused || to.closed) break;
+      // dataReceived may have paused or closed the receiver.
+      if (isPaused(to) || to.disconnected) break;
       const head = pending[0];
       const n = Math.min(head.length, this.#nextSize());
       const chunk = head.subarray(0, n);
@@ -351,7 +430,7 @@ export class IOPump {
 
   /** Carries out a close or half-close of `io` once its data is delivered. */
   #settle(io: FakeTransport, peer: FakeTransport): boolean {
-    if (io.closed || io.outgoing.length > 0) return false;
+    if (io.disconnected || io.outgoing.length > 0) return false;
     if (io.disconnecting) {
       const mine = io.aborted ? new ConnectionAborted() : new ConnectionDone();
       const theirs = io.aborted ? new ConnectionLost() : new ConnectionDone();
@@ -359,8 +438,8 @@ export class IOPump {
       this.#lose(peer, theirs);
       return true;
     }
-    if (io.writeClosing && !peer.closed && !io.eofSent) {
-      io.eofSent = true;
+    if (io.writeDisconnecting && !peer.disconnected && !io.writeDisconnected) {
+      io.writeDisconnected = true;
       const writer = io.protocol as HalfCloseable;
       writer.writeConnectionLost?.();
       const reader = peer.protocol as HalfCloseable;
@@ -373,8 +452,8 @@ export class IOPump {
   }
 
   #lose(io: FakeTransport, reason: Error): void {
-    if (io.closed) return;
-    io.closed = true;
+    if (io.disconnected) return;
+    io.disconnected = true;
     const producer = io.producer;
     io.producer = undefined;
     producer?.stopProducing();
@@ -384,15 +463,31 @@ export class IOPump {
   }
 }
 
+/** Options of {@linkcode connect}. */
+export interface ConnectOptions extends PumpOptions {
+  /**
+   * Pump until quiet before returning, so the greetings of `connectionMade`
+   * are delivered.
+   *
+   * @default {true}
+   */
+  greet?: boolean;
+  /** The server protocol's transport. @default {makeFakeServer(serverProtocol)} */
+  serverTransport?: FakeTransport;
+  /** The client protocol's transport. @default {makeFakeClient(clientProtocol)} */
+  clientTransport?: FakeTransport;
+}
+
 /**
- * Connects two protocols over in-memory transports (server first, as a real
- * accept would) and returns the pump. With `greet` (the default), pumps until
- * quiet so the greetings of `connectionMade` are delivered.
+ * Connects two protocols over in-memory transports (the server first, as a
+ * real accept would) and returns the pump that carries their bytes.
  *
- * @example
+ * @throws {TypeError} if a transport given in `options` serves another protocol
+ *
+ * @example An echo round trip
  * ```ts
  * import { Protocol } from "@twist/twist";
- * import { AccumulatingProtocol, connect, FakeTransport } from "@twist/twist/testing";
+ * import { AccumulatingProtocol, connect } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *
  * class Echo extends Protocol {
@@ -400,9 +495,8 @@ export class IOPump {
  *     this.transport.write(data);
  *   }
  * }
- * const server = new Echo();
  * const client = new AccumulatingProtocol();
- * const pump = connect(server, new FakeTransport(server, true), client, new FakeTransport(client, false));
+ * const pump = connect(new Echo(), client);
  * client.transport.write("ping");
  * pump.flush();
  * assertEquals(client.text(), "ping");
@@ -410,22 +504,41 @@ export class IOPump {
  */
 export function connect(
   serverProtocol: IProtocol,
-  serverTransport: FakeTransport,
   clientProtocol: IProtocol,
-  clientTransport: FakeTransport,
-  options: PumpOptions & { greet?: boolean } = {},
+  options: ConnectOptions = {},
 ): IOPump {
+  const serverTransport = options.serverTransport ??
+    makeFakeServer(serverProtocol);
+  const clientTransport = options.clientTransport ??
+    makeFakeClient(clientProtocol);
+  if (
+    serverTransport.protocol !== serverProtocol ||
+    clientTransport.protocol !== clientProtocol
+  ) {
+    throw new TypeError(
+      "Cannot connect: a transport given serves another protocol",
+    );
+  }
   serverProtocol.makeConnection(serverTransport);
   clientProtocol.makeConnection(clientTransport);
-  const pump = new IOPump(
-    clientProtocol,
-    serverProtocol,
-    clientTransport,
-    serverTransport,
-    options,
-  );
+  const pump = new IOPump(serverTransport, clientTransport, options);
   if (options.greet ?? true) pump.flush();
   return pump;
+}
+
+/** Options of {@linkcode connectedServerAndClient}. */
+export interface ConnectedServerAndClientOptions extends PumpOptions {
+  /**
+   * Pump until quiet before returning, so the greetings of `connectionMade`
+   * are delivered.
+   *
+   * @default {true}
+   */
+  greet?: boolean;
+  /** Makes the server protocol's transport. @default {makeFakeServer} */
+  serverTransportFactory?: (serverProtocol: IProtocol) => FakeTransport;
+  /** Makes the client protocol's transport. @default {makeFakeClient} */
+  clientTransportFactory?: (clientProtocol: IProtocol) => FakeTransport;
 }
 
 function build<P extends IProtocol>(
@@ -446,9 +559,12 @@ function build<P extends IProtocol>(
 
 /**
  * Makes a server and a client protocol (from classes or factories) and
- * connects them in memory: `{ client, server, pump }`.
+ * connects them in memory, as {@linkcode connect} does:
+ * `{ server, client, pump }`.
  *
- * @example
+ * @throws {Error} if a factory refuses the connection
+ *
+ * @example Closing from the server side
  * ```ts
  * import { Protocol } from "@twist/twist";
  * import { AccumulatingProtocol, connectedServerAndClient } from "@twist/twist/testing";
@@ -466,18 +582,20 @@ export function connectedServerAndClient<
 >(
   server: (new () => S) | IProtocolFactory,
   client: (new () => C) | IProtocolFactory,
-  options: PumpOptions & { greet?: boolean } = {},
-): { client: C; server: S; pump: IOPump } {
-  const serverAddr = new IPv4Address("TCP", "127.0.0.1", 80);
-  const clientAddr = new IPv4Address("TCP", "127.0.0.1", 54321);
-  const s = build<S>(server, clientAddr);
-  const c = build<C>(client, serverAddr);
-  const pump = connect(
-    s,
-    new FakeTransport(s, true, serverAddr, clientAddr),
-    c,
-    new FakeTransport(c, false, clientAddr, serverAddr),
-    options,
-  );
-  return { client: c, server: s, pump };
+  options: ConnectedServerAndClientOptions = {},
+): { server: S; client: C; pump: IOPump } {
+  const makeServerIO = options.serverTransportFactory ??
+    ((p: IProtocol) => makeFakeServer(p));
+  const makeClientIO = options.clientTransportFactory ??
+    ((p: IProtocol) => makeFakeClient(p));
+  // Each side's factory is told the other side's default address.
+  const s = build<S>(server, new IPv4Address("TCP", "127.0.0.1", 54321));
+  const c = build<C>(client, new IPv4Address("TCP", "127.0.0.1", 80));
+  const pump = connect(s, c, {
+    chunkSize: options.chunkSize,
+    greet: options.greet,
+    serverTransport: makeServerIO(s),
+    clientTransport: makeClientIO(c),
+  });
+  return { server: s, client: c, pump };
 }

@@ -11,16 +11,22 @@ import type {
   IDelayedCall,
   IListeningPort,
   IProtocolFactory,
+  IReactorCore,
   IReactorTCP,
   IReactorTime,
   ListenTCPOptions,
+  SystemEventType,
   TriggerID,
   TriggerPhase,
 } from "../internet/interfaces.ts";
 import { IPv4Address, IPv6Address, UNIXAddress } from "../internet/address.ts";
 import { type Deferred, succeed } from "../internet/defer.ts";
 import { Clock } from "../internet/_clock.ts";
-import { ReactorNotRunning } from "../internet/error.ts";
+import {
+  CannotListenError,
+  ConnectError,
+  ReactorNotRunning,
+} from "../internet/error.ts";
 
 /** A recorded `listenTCP` (or `listenSSL`) call. */
 export interface RecordedServer {
@@ -52,30 +58,34 @@ export interface RecordedClient {
   tlsOptions?: unknown;
 }
 
-/** A recorded `listenUNIX` call. */
+/** A recorded `listenUNIX` call, with the defaults filled in. */
 export interface RecordedUNIXServer {
   /** The socket path. */
   path: string;
   /** The factory given. */
   factory: IProtocolFactory;
-  /** Any other options given. */
-  options: Record<string, unknown>;
+  /** The backlog asked for. */
+  backlog: number;
+  /** The file mode asked for. */
+  mode: number;
+  /** Whether a lock file was asked for. */
+  wantPID: boolean;
 }
 
-/** A recorded `connectUNIX` call. */
+/** A recorded `connectUNIX` call, with the defaults filled in. */
 export interface RecordedUNIXClient {
   /** The socket path. */
   path: string;
   /** The factory given. */
   factory: IProtocolFactory;
-  /** Any other options given. */
-  options: Record<string, unknown>;
+  /** The timeout asked for. */
+  timeout: number;
 }
 
 /**
  * A listening port that listens to nothing, as `MemoryReactor` returns.
  *
- * @example
+ * @example Stopping a fake port
  * ```ts
  * import { FakePort } from "@twist/twist/testing";
  * import { IPv4Address } from "@twist/twist";
@@ -115,7 +125,7 @@ export class FakePort implements IListeningPort {
  * A connector that connects nothing, as `MemoryReactor` returns. Its state
  * changes are recorded so a test can check what its code asked for.
  *
- * @example
+ * @example Stopping a fake connection attempt
  * ```ts
  * import { FakeConnector } from "@twist/twist/testing";
  * import { IPv4Address } from "@twist/twist";
@@ -171,25 +181,35 @@ const ipAddress = (host: string, port: number): IPv4Address | IPv6Address =>
     ? new IPv6Address("TCP", host, port)
     : new IPv4Address("TCP", host, port);
 
+type Hook = [(...args: never[]) => unknown, unknown[]];
+
 /**
  * A reactor that records `listenTCP`, `connectTCP`, `listenSSL`,
  * `connectSSL`, `listenUNIX` and `connectUNIX` calls (with their factories and
- * arguments) without touching the network, and records run/stop and
- * triggers.
+ * options, defaults filled in) without touching the network, and records
+ * run/stop and triggers. Its methods take what the real reactor's take, so it
+ * can be passed where an `IReactorTCP` or `IReactorCore` is expected.
+ *
+ * As Twisted's, `run()` calls the `callWhenRunning` hooks and then stops at
+ * once; triggers are recorded (`triggers[phase][eventType]`) and run only by
+ * `fireSystemEvent`.
  *
  * @example Checking what a client connects to
  * ```ts
- * import { ClientFactory } from "@twist/twist";
+ * import { ClientFactory, type IReactorTCP } from "@twist/twist";
  * import { MemoryReactor } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *
+ * function dial(reactor: IReactorTCP): void {
+ *   reactor.connectTCP("example.com", 80, new ClientFactory());
+ * }
  * const reactor = new MemoryReactor();
- * reactor.connectTCP("example.com", 80, new ClientFactory());
+ * dial(reactor);
  * assertEquals(reactor.tcpClients[0].host, "example.com");
  * assertEquals(reactor.tcpClients[0].port, 80);
  * ```
  */
-export class MemoryReactor implements IReactorTCP {
+export class MemoryReactor implements IReactorCore, IReactorTCP {
   /** Recorded `listenTCP` calls. */
   readonly tcpServers: RecordedServer[] = [];
   /** Recorded `connectTCP` calls. */
@@ -210,17 +230,19 @@ export class MemoryReactor implements IReactorTCP {
   hasRun = false;
   /** Whether `stop` was called. */
   hasStopped = false;
-  /** Whether it is "running". */
+  /** Whether it is "running" (only while `run` calls the hooks). */
   running = false;
-  /** Functions given to `callWhenRunning`. */
+  /** Functions given to `callWhenRunning` before `run`, with their arguments. */
   readonly whenRunningHooks: [(...args: never[]) => unknown, unknown[]][] = [];
-  /** Triggers added, by event type and phase. */
-  readonly triggers: Record<
-    string,
-    Partial<Record<TriggerPhase, [(...args: never[]) => unknown, unknown[]][]>>
+  /** Triggers added and not removed, by phase and then event type (Twisted's layout). */
+  readonly triggers: Partial<
+    Record<
+      TriggerPhase,
+      Record<string, [(...args: never[]) => unknown, unknown[]][]>
+    >
   > = {};
   #nextTrigger = 1;
-  #stopped = Promise.withResolvers<void>();
+  readonly #triggerIDs = new Map<number, Hook>();
 
   /** Records the call and returns a `FakePort`. */
   listenTCP(
@@ -235,9 +257,7 @@ export class MemoryReactor implements IReactorTCP {
       backlog: options.backlog ?? 50,
       interface: iface,
     });
-    const p = new FakePort(ipAddress(iface, port));
-    this.ports.push(p);
-    return p;
+    return this.#port(ipAddress(iface, port));
   }
 
   /** Records the call, tells the factory it started connecting, and returns a `FakeConnector`. */
@@ -257,7 +277,7 @@ export class MemoryReactor implements IReactorTCP {
     return this.#connector(ipAddress(host, port), factory);
   }
 
-  /** Records the call and returns a `FakePort`. */
+  /** Records the call (`tlsOptions` as given) and returns a `FakePort`. */
   listenSSL(
     port: number,
     factory: IProtocolFactory,
@@ -272,17 +292,15 @@ export class MemoryReactor implements IReactorTCP {
       interface: iface,
       tlsOptions,
     });
-    const p = new FakePort(ipAddress(iface, port));
-    this.ports.push(p);
-    return p;
+    return this.#port(ipAddress(iface, port));
   }
 
-  /** Records the call and returns a `FakeConnector`. */
+  /** Records the call (`tlsOptions` as given), tells the factory it started connecting, and returns a `FakeConnector`. */
   connectSSL(
     host: string,
     port: number,
     factory: IProtocolFactory,
-    tlsOptions: unknown,
+    tlsOptions: unknown = {},
     options: ConnectTCPOptions = {},
   ): FakeConnector {
     this.sslClients.push({
@@ -300,22 +318,32 @@ export class MemoryReactor implements IReactorTCP {
   listenUNIX(
     path: string,
     factory: IProtocolFactory,
-    options: Record<string, unknown> = {},
+    options: { backlog?: number; mode?: number; wantPID?: boolean } = {},
   ): FakePort {
-    this.unixServers.push({ path, factory, options });
-    const p = new FakePort(new UNIXAddress(path));
-    this.ports.push(p);
-    return p;
+    this.unixServers.push({
+      path,
+      factory,
+      backlog: options.backlog ?? 50,
+      mode: options.mode ?? 0o666,
+      wantPID: options.wantPID ?? false,
+    });
+    return this.#port(new UNIXAddress(path));
   }
 
-  /** Records the call and returns a `FakeConnector`. */
+  /** Records the call, tells the factory it started connecting, and returns a `FakeConnector`. */
   connectUNIX(
     path: string,
     factory: IProtocolFactory,
-    options: Record<string, unknown> = {},
+    options: { timeout?: number } = {},
   ): FakeConnector {
-    this.unixClients.push({ path, factory, options });
+    this.unixClients.push({ path, factory, timeout: options.timeout ?? 30 });
     return this.#connector(new UNIXAddress(path), factory);
+  }
+
+  #port(address: IAddress): FakePort {
+    const port = new FakePort(address);
+    this.ports.push(port);
+    return port;
   }
 
   #connector(destination: IAddress, factory: IProtocolFactory): FakeConnector {
@@ -327,14 +355,21 @@ export class MemoryReactor implements IReactorTCP {
     return connector;
   }
 
-  /** Records the run and calls the `callWhenRunning` hooks; resolves when `stop` is called. */
+  /**
+   * Records the run, calls the `callWhenRunning` hooks, then stops (unless
+   * a hook did), as Twisted's `MemoryReactor.run` does.
+   *
+   * @throws {Error} if it is running already
+   */
   run(): Promise<void> {
+    if (this.running) throw new Error("Cannot run a MemoryReactor twice");
     this.hasRun = true;
     this.running = true;
     for (const [f, args] of this.whenRunningHooks.splice(0)) {
       f(...(args as never[]));
     }
-    return this.#stopped.promise;
+    if (this.running) this.stop();
+    return Promise.resolve();
   }
 
   /**
@@ -346,7 +381,6 @@ export class MemoryReactor implements IReactorTCP {
     if (this.hasStopped) throw new ReactorNotRunning();
     this.hasStopped = true;
     this.running = false;
-    this.#stopped.resolve();
   }
 
   /** Calls at once if "running", otherwise records the hook for `run`. */
@@ -358,44 +392,229 @@ export class MemoryReactor implements IReactorTCP {
       f(...args);
       return undefined;
     }
-    this.whenRunningHooks.push([f as (...args: never[]) => unknown, args]);
-    return { phase: "after", eventType: "startup", id: this.#nextTrigger++ };
+    const hook: Hook = [f as (...args: never[]) => unknown, args];
+    this.whenRunningHooks.push(hook);
+    const id = this.#nextTrigger++;
+    this.#triggerIDs.set(id, hook);
+    return { phase: "after", eventType: "startup", id };
   }
 
   /** Records a trigger (it never runs unless `fireSystemEvent` is called). */
   addSystemEventTrigger<A extends unknown[]>(
     phase: TriggerPhase,
-    eventType: string,
+    eventType: SystemEventType | string,
     f: (...args: A) => unknown,
     ...args: A
   ): TriggerID {
-    const byPhase = this.triggers[eventType] ??= {};
-    (byPhase[phase] ??= []).push([f as (...args: never[]) => unknown, args]);
-    return { phase, eventType, id: this.#nextTrigger++ };
+    const hook: Hook = [f as (...args: never[]) => unknown, args];
+    ((this.triggers[phase] ??= {})[eventType] ??= []).push(hook);
+    const id = this.#nextTrigger++;
+    this.#triggerIDs.set(id, hook);
+    return { phase, eventType, id };
   }
 
-  /** Runs the recorded triggers of `eventType`, phase by phase. */
-  fireSystemEvent(eventType: string): void {
+  /**
+   * Forgets a trigger added with `addSystemEventTrigger`, or a hook added
+   * with `callWhenRunning`, that has not run.
+   *
+   * @throws {TypeError} if it is not registered (never added, removed or run)
+   */
+  removeSystemEventTrigger(triggerID: TriggerID): void {
+    const hook = this.#triggerIDs.get(triggerID.id);
+    this.#triggerIDs.delete(triggerID.id);
+    for (
+      const hooks of [
+        this.triggers[triggerID.phase]?.[triggerID.eventType],
+        this.whenRunningHooks,
+      ]
+    ) {
+      const at = hook && hooks ? hooks.indexOf(hook) : -1;
+      if (at >= 0) {
+        hooks!.splice(at, 1);
+        return;
+      }
+    }
+    throw new TypeError(
+      `Cannot remove trigger "${triggerID.id}": it is not registered`,
+    );
+  }
+
+  /** Runs (and forgets) the recorded triggers of `eventType`, phase by phase. */
+  fireSystemEvent(eventType: SystemEventType | string): void {
     for (const phase of ["before", "during", "after"] as const) {
       for (
-        const [f, args] of this.triggers[eventType]?.[phase]?.splice(0) ?? []
-      ) f(...(args as never[]));
+        const [f, args] of this.triggers[phase]?.[eventType]?.splice(0) ?? []
+      ) {
+        f(...(args as never[]));
+      }
     }
   }
 }
 
+/** Options of {@linkcode RaisingMemoryReactor}. */
+export interface RaisingMemoryReactorOptions {
+  /**
+   * What `listenTCP`, `listenSSL` and `listenUNIX` throw.
+   *
+   * @default {a CannotListenError naming the address asked for}
+   */
+  listenException?: Error;
+  /**
+   * What `connectTCP`, `connectSSL` and `connectUNIX` throw.
+   *
+   * @default {a ConnectError naming the address asked for}
+   */
+  connectException?: Error;
+}
+
+const REFUSED = "refused by RaisingMemoryReactor";
+
 /**
- * A `MemoryReactor` that is also a `Clock`: time moves only with `advance`.
+ * A reactor whose every listen and connect call throws (Twisted's
+ * `RaisingMemoryReactor`): for testing how code reports a port that cannot
+ * be opened or a connection that cannot be started.
  *
- * @example
+ * @example A listen that fails
  * ```ts
+ * import { CannotListenError, ConnectError, ClientFactory, Factory, Protocol } from "@twist/twist";
+ * import { RaisingMemoryReactor } from "@twist/twist/testing";
+ * import { assertThrows } from "@std/assert";
+ *
+ * const reactor = new RaisingMemoryReactor({
+ *   connectException: new ConnectError("No route to host"),
+ * });
+ * assertThrows(
+ *   () => reactor.listenTCP(80, Factory.forProtocol(Protocol)),
+ *   CannotListenError,
+ *   'Cannot listen on "0.0.0.0:80"',
+ * );
+ * assertThrows(
+ *   () => reactor.connectTCP("example.com", 80, new ClientFactory()),
+ *   ConnectError,
+ *   "No route to host",
+ * );
+ * ```
+ */
+export class RaisingMemoryReactor implements IReactorTCP {
+  readonly #listenException: Error | undefined;
+  readonly #connectException: Error | undefined;
+
+  /** Creates a reactor that throws the given errors (or ones naming the address). */
+  constructor(options: RaisingMemoryReactorOptions = {}) {
+    this.#listenException = options.listenException;
+    this.#connectException = options.connectException;
+  }
+
+  #cannotListen(iface: string, port: number | string): Error {
+    return this.#listenException ?? new CannotListenError(iface, port, REFUSED);
+  }
+
+  #cannotConnect(where: string): Error {
+    return this.#connectException ??
+      new ConnectError(`Connecting to "${where}" failed: ${REFUSED}`);
+  }
+
+  /**
+   * Throws the listen error.
+   *
+   * @throws {Error} the `listenException`
+   */
+  listenTCP(
+    port: number,
+    _factory: IProtocolFactory,
+    options: ListenTCPOptions = {},
+  ): never {
+    throw this.#cannotListen(options.interface ?? "0.0.0.0", port);
+  }
+
+  /**
+   * Throws the connect error.
+   *
+   * @throws {Error} the `connectException`
+   */
+  connectTCP(
+    host: string,
+    port: number,
+    _factory: IProtocolFactory,
+    _options?: ConnectTCPOptions,
+  ): never {
+    throw this.#cannotConnect(`${host}:${port}`);
+  }
+
+  /**
+   * Throws the listen error.
+   *
+   * @throws {Error} the `listenException`
+   */
+  listenSSL(
+    port: number,
+    _factory: IProtocolFactory,
+    _tlsOptions: unknown,
+    options: ListenTCPOptions = {},
+  ): never {
+    throw this.#cannotListen(options.interface ?? "0.0.0.0", port);
+  }
+
+  /**
+   * Throws the connect error.
+   *
+   * @throws {Error} the `connectException`
+   */
+  connectSSL(
+    host: string,
+    port: number,
+    _factory: IProtocolFactory,
+    _tlsOptions?: unknown,
+    _options?: ConnectTCPOptions,
+  ): never {
+    throw this.#cannotConnect(`${host}:${port}`);
+  }
+
+  /**
+   * Throws the listen error.
+   *
+   * @throws {Error} the `listenException`
+   */
+  listenUNIX(
+    path: string,
+    _factory: IProtocolFactory,
+    _options?: { backlog?: number; mode?: number; wantPID?: boolean },
+  ): never {
+    throw this.#cannotListen("unix", path);
+  }
+
+  /**
+   * Throws the connect error.
+   *
+   * @throws {Error} the `connectException`
+   */
+  connectUNIX(
+    path: string,
+    _factory: IProtocolFactory,
+    _options?: { timeout?: number },
+  ): never {
+    throw this.#cannotConnect(`unix:${path}`);
+  }
+}
+
+/**
+ * A `MemoryReactor` that is also a clock (Twisted's `MemoryReactorClock`):
+ * time moves only with `advance`, and `callLater` returns an `IDelayedCall`
+ * as the real reactor's does.
+ *
+ * @example Time moves only when the test says so
+ * ```ts
+ * import type { IReactorTime } from "@twist/twist";
  * import { MemoryReactorClock } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *
  * const reactor = new MemoryReactorClock();
+ * const time: IReactorTime = reactor;
  * let fired = false;
- * reactor.callLater(10, () => (fired = true));
- * reactor.advance(10);
+ * time.callLater(10, () => (fired = true));
+ * reactor.advance(9);
+ * assertEquals(fired, false);
+ * reactor.advance(1);
  * assertEquals(fired, true);
  * ```
  */
@@ -417,9 +636,14 @@ export class MemoryReactorClock extends MemoryReactor implements IReactorTime {
     return this.clock.callLater(delay, f, ...args);
   }
 
-  /** The clock's pending calls. */
+  /** The clock's pending calls, earliest first. */
   getDelayedCalls(): IDelayedCall[] {
     return this.clock.getDelayedCalls();
+  }
+
+  /** The clock's pending calls, earliest first (Twisted's `Clock.calls`). */
+  get calls(): IDelayedCall[] {
+    return this.clock.calls;
   }
 
   /** Moves the clock forward by `amount` seconds. */

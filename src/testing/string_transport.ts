@@ -51,7 +51,8 @@ export interface StringTransportOptions {
  * }
  * const transport = new StringTransport();
  * new Greeter().makeConnection(transport);
- * assertEquals(new TextDecoder().decode(transport.value()), "hello\r\n");
+ * assertEquals(transport.text(), "hello\r\n");
+ * assertEquals(transport.value().length, 7);
  * assert(transport.disconnecting);
  * ```
  */
@@ -102,6 +103,11 @@ export class StringTransport implements ITCPTransport {
     }
     this.#chunks = size > 0 ? [out] : [];
     return out;
+  }
+
+  /** Everything written since the last `clear()`, decoded as UTF-8. */
+  text(): string {
+    return new TextDecoder().decode(this.value());
   }
 
   /** Forgets what was written. */
@@ -236,7 +242,7 @@ export class StringTransport implements ITCPTransport {
  * A `StringTransport` whose `loseConnection` also tells the protocol:
  * `connectionLost(Failure(ConnectionDone))`, once.
  *
- * @example
+ * @example Telling the protocol of the close
  * ```ts
  * import { type Failure, Protocol } from "@twist/twist";
  * import { StringTransportWithDisconnection } from "@twist/twist/testing";

@@ -599,7 +599,8 @@ class ClockedReactor extends Reactor {
     f: (...args: A) => unknown,
     ...args: A
   ): DelayedCall {
-    return this.clock.callLater(delay, f, ...args);
+    // Clock's calls are DelayedCalls; it only promises the IDelayedCall interface.
+    return this.clock.callLater(delay, f, ...args) as DelayedCall;
   }
 }
 

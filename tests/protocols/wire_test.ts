@@ -157,14 +157,14 @@ Deno.test("Chargen over iosim is paced by the reader: one chunk ahead at most, n
     pump.pump();
     assertLessOrEqual(serverIO.pendingBytes, CYCLE);
   }
-  assertEquals(client.data.length, 4 * CYCLE); // the fifth chunk is queued
+  assertEquals(client.value().length, 4 * CYCLE); // the fifth chunk is queued
   client.transport.pauseProducing(); // the reader stops reading
   for (let i = 0; i < 5; i++) pump.pump();
-  assertEquals(client.data.length, 4 * CYCLE);
+  assertEquals(client.value().length, 4 * CYCLE);
   assertEquals(serverIO.pendingBytes, CYCLE); // and chargen waits
   client.transport.resumeProducing();
   pump.pump();
-  assertEquals(client.data.length, 5 * CYCLE);
+  assertEquals(client.value().length, 5 * CYCLE);
   assertChargenPattern(client.text());
 });
 

@@ -6,11 +6,16 @@ import {
 } from "@std/assert";
 import {
   AccumulatingProtocol,
+  Clock,
   connect,
   connectedServerAndClient,
   FakeTransport,
+  IOPump,
+  makeFakeClient,
+  makeFakeServer,
   MemoryReactor,
   MemoryReactorClock,
+  RaisingMemoryReactor,
   StringTransport,
   StringTransportWithDisconnection,
 } from "../../src/testing/mod.ts";
@@ -21,6 +26,8 @@ import {
 } from "../../src/internet/protocol.ts";
 import { IPv4Address, UNIXAddress } from "../../src/internet/address.ts";
 import {
+  CannotListenError,
+  ConnectError,
   ConnectionAborted,
   ConnectionDone,
   ConnectionLost,
@@ -30,7 +37,11 @@ import { Deferred } from "../../src/internet/defer.ts";
 import type { Failure } from "../../src/internet/failure.ts";
 import type {
   IConnector,
+  IDelayedCall,
   IPushProducer,
+  IReactorCore,
+  IReactorTCP,
+  IReactorTime,
 } from "../../src/internet/interfaces.ts";
 import { decode, encode } from "../_helpers.ts";
 
@@ -155,8 +166,19 @@ Deno.test("MemoryReactor records TCP, TLS and UNIX calls and tells client factor
   reactor.connectUNIX("/tmp/s.sock", client);
   assertEquals(reactor.sslServers[0].tlsOptions, { cert: "c", key: "k" });
   assertEquals(reactor.sslClients[0].port, 443);
-  assertEquals(reactor.unixServers[0].options, { mode: 0o600 });
-  assertEquals(reactor.unixClients[0].path, "/tmp/s.sock");
+  assertEquals(reactor.unixServers[0], {
+    path: "/tmp/s.sock",
+    factory,
+    backlog: 50,
+    mode: 0o600,
+    wantPID: false,
+  });
+  assertEquals(reactor.unixClients[0], {
+    path: "/tmp/s.sock",
+    factory: client,
+    timeout: 30,
+  });
+  assertEquals(started.length, 3, "connectSSL and connectUNIX tell it too");
   // A recorded factory can build the protocol a test then drives.
   const proto = reactor.tcpServers[0].factory.buildProtocol(
     new IPv4Address("TCP", "1.2.3.4", 5),
@@ -166,23 +188,87 @@ Deno.test("MemoryReactor records TCP, TLS and UNIX calls and tells client factor
   assert(c.stoppedConnecting);
 });
 
-Deno.test("MemoryReactor records run, stop, callWhenRunning and triggers", async () => {
+Deno.test("MemoryReactor.run calls the callWhenRunning hooks, then stops, as Twisted's does", async () => {
   const reactor = new MemoryReactor();
   const seen: string[] = [];
-  reactor.callWhenRunning(() => seen.push("running"));
+  reactor.callWhenRunning(() => {
+    seen.push(`running=${reactor.running}`);
+    reactor.callWhenRunning(() => seen.push("at once"));
+  });
   reactor.addSystemEventTrigger(
     "before",
     "shutdown",
     () => seen.push("trigger"),
   );
-  const done = reactor.run();
-  assert(reactor.hasRun && reactor.running);
-  reactor.callWhenRunning(() => seen.push("at once"));
-  reactor.stop();
-  await done;
+  await reactor.run();
+  assert(reactor.hasRun && reactor.hasStopped && !reactor.running);
   assertThrows(() => reactor.stop(), ReactorNotRunning);
+  assertEquals(seen, ["running=true", "at once"], "triggers wait to be fired");
   reactor.fireSystemEvent("shutdown");
-  assertEquals(seen, ["running", "at once", "trigger"]);
+  assertEquals(seen, ["running=true", "at once", "trigger"]);
+  reactor.fireSystemEvent("shutdown");
+  assertEquals(seen.length, 3, "a fired trigger is forgotten");
+});
+
+Deno.test("MemoryReactor.run leaves the stop to a hook that stops", async () => {
+  const reactor = new MemoryReactor();
+  reactor.callWhenRunning(() => reactor.stop());
+  await reactor.run();
+  assert(reactor.hasStopped);
+});
+
+Deno.test("MemoryReactor keeps triggers as Twisted does, by phase then event, and removes them", () => {
+  const reactor = new MemoryReactor();
+  const seen: string[] = [];
+  const kept = reactor.addSystemEventTrigger(
+    "during",
+    "shutdown",
+    (x: string) => seen.push(x),
+    "kept",
+  );
+  const removed = reactor.addSystemEventTrigger(
+    "during",
+    "shutdown",
+    () => seen.push("removed"),
+  );
+  assertEquals(reactor.triggers.during?.shutdown.length, 2);
+  reactor.removeSystemEventTrigger(removed);
+  assertEquals(reactor.triggers.during?.shutdown.length, 1);
+  assertThrows(
+    () => reactor.removeSystemEventTrigger(removed),
+    TypeError,
+    "not registered",
+  );
+  reactor.fireSystemEvent("shutdown");
+  assertEquals(seen, ["kept"]);
+  assertThrows(() => reactor.removeSystemEventTrigger(kept), TypeError);
+});
+
+Deno.test("MemoryReactor removes a callWhenRunning hook by its ID, as the reactor does", async () => {
+  const reactor = new MemoryReactor();
+  const seen: string[] = [];
+  const id = reactor.callWhenRunning(() => seen.push("removed"));
+  reactor.callWhenRunning(() => seen.push("kept"));
+  assert(id);
+  reactor.removeSystemEventTrigger(id);
+  assertEquals(reactor.whenRunningHooks.length, 1);
+  await reactor.run();
+  assertEquals(seen, ["kept"]);
+});
+
+Deno.test("MemoryReactor and MemoryReactorClock are accepted where the reactor interfaces are expected", () => {
+  // A compile-time check as much as a run-time one: these assignments must type-check.
+  const reactor = new MemoryReactorClock();
+  const core: IReactorCore = reactor;
+  const tcp: IReactorTCP = reactor;
+  const time: IReactorTime = reactor;
+  const call: IDelayedCall = time.callLater(1, () => {});
+  const clockCall: IDelayedCall = new Clock().callLater(1, () => {});
+  assert(call.active() && clockCall.active());
+  tcp.connectTCP("127.0.0.1", 1, new ClientFactory());
+  assertEquals(reactor.calls, [call]);
+  assertEquals(core.running, false);
+  assertEquals(reactor.tcpClients.length, 1);
 });
 
 Deno.test("MemoryReactorClock drives time", () => {
@@ -194,6 +280,41 @@ Deno.test("MemoryReactorClock drives time", () => {
   assertEquals(seen, [2]);
   reactor.advance(1);
   assertEquals(reactor.seconds(), 3);
+  const later = reactor.callLater(5, () => {});
+  assertEquals(reactor.calls, [later]);
+  assertEquals(later.getTime(), 8);
+});
+
+Deno.test("StringTransport and AccumulatingProtocol read back bytes with the same value()/text()/clear()", () => {
+  const transport = new StringTransport();
+  const protocol = new AccumulatingProtocol();
+  protocol.makeConnection(transport);
+  for (const chunk of ["h", "é", "llo"]) {
+    transport.write(chunk);
+    protocol.dataReceived(encode(chunk));
+  }
+  for (const recorder of [transport, protocol]) {
+    assertEquals(recorder.text(), "héllo");
+    assertEquals(recorder.value(), encode("héllo"));
+    assertEquals(recorder.value(), recorder.value(), "reading twice is stable");
+    recorder.clear();
+    assertEquals(recorder.value().length, 0);
+    assertEquals(recorder.text(), "");
+  }
+});
+
+Deno.test("AccumulatingProtocol is a protocol without Protocol: transport, connected, factory, logPrefix", () => {
+  const factory = Factory.forProtocol(AccumulatingProtocol);
+  const p = factory.buildProtocol(
+    new IPv4Address("TCP", "1.1.1.1", 1),
+  ) as AccumulatingProtocol;
+  assertEquals(p.factory, factory);
+  assertEquals(p.connected, false);
+  const t = new StringTransport();
+  p.makeConnection(t);
+  assert(p.connected && p.made);
+  assertEquals(p.transport, t);
+  assertEquals(p.logPrefix(), "AccumulatingProtocol");
 });
 
 Deno.test("AccumulatingProtocol fires its factory's protocolConnectionMade once", () => {
@@ -330,12 +451,7 @@ Deno.test("iosim: half-close reaches a half-closeable peer as readConnectionLost
   }
   const server = new Half();
   const client = new Half();
-  const pump = connect(
-    server,
-    new FakeTransport(server, true),
-    client,
-    new FakeTransport(client, false),
-  );
+  const pump = connect(server, client);
   client.transport.write("request");
   client.transport.loseWriteConnection();
   pump.flush();
@@ -371,4 +487,199 @@ Deno.test("iosim: factories work as sources, and flush refuses to spin forever",
   server.transport.loseConnection();
   p2.flush();
   assert(reason?.check(ConnectionDone));
+});
+
+Deno.test("iosim helpers all take the server side first: connect, IOPump and connectedServerAndClient", () => {
+  const server = new AccumulatingProtocol();
+  const client = new AccumulatingProtocol();
+  const serverTransport = makeFakeServer(server);
+  const clientTransport = makeFakeClient(client);
+  const pump = connect(server, client, {
+    serverTransport,
+    clientTransport,
+    greet: false,
+  });
+  assertEquals(pump.serverIO, serverTransport);
+  assertEquals(pump.clientIO, clientTransport);
+  assertEquals(pump.server, server);
+  assertEquals(pump.client, client);
+  assert(serverTransport.isServer && !clientTransport.isServer);
+  server.transport.write("to client");
+  assertEquals(pump.flush(), true, "flush tells whether anything moved");
+  assertEquals(pump.flush(), false);
+  assertEquals(client.text(), "to client");
+
+  const s2 = new AccumulatingProtocol();
+  const c2 = new AccumulatingProtocol();
+  const sio = new FakeTransport(s2, true);
+  const cio = new FakeTransport(c2, false);
+  s2.makeConnection(sio);
+  c2.makeConnection(cio);
+  const pump2 = new IOPump(sio, cio);
+  assertEquals(pump2.server, s2);
+  c2.transport.write("to server");
+  pump2.flush();
+  assertEquals(s2.text(), "to server");
+
+  const built = connectedServerAndClient(
+    AccumulatingProtocol,
+    AccumulatingProtocol,
+  );
+  assertEquals(built.pump.server, built.server);
+  assertEquals(built.pump.client, built.client);
+  assert((built.server.transport as FakeTransport).isServer);
+});
+
+Deno.test("iosim: connect refuses a transport that serves another protocol", () => {
+  const server = new AccumulatingProtocol();
+  const client = new AccumulatingProtocol();
+  assertThrows(
+    () =>
+      connect(server, client, {
+        serverTransport: makeFakeServer(new AccumulatingProtocol()),
+      }),
+    TypeError,
+    "serves another protocol",
+  );
+  assertEquals(server.made, false, "nothing was connected");
+});
+
+Deno.test("iosim: FakeTransport takes its addresses as options, and connectedServerAndClient its transport factories", () => {
+  const p = new AccumulatingProtocol();
+  const defaults = new FakeTransport(p, false);
+  assertEquals(defaults.getHost(), new IPv4Address("TCP", "127.0.0.1", 54321));
+  assertEquals(defaults.getPeer(), new IPv4Address("TCP", "127.0.0.1", 80));
+  const unix = new FakeTransport(p, true, {
+    hostAddress: new UNIXAddress("/h"),
+    peerAddress: new UNIXAddress("/p"),
+  });
+  assertEquals(unix.getHost(), new UNIXAddress("/h"));
+  assertEquals(unix.getPeer(), new UNIXAddress("/p"));
+  const { server, client } = connectedServerAndClient(
+    AccumulatingProtocol,
+    AccumulatingProtocol,
+    {
+      serverTransportFactory: (s) =>
+        makeFakeServer(s, { hostAddress: new UNIXAddress("/srv") }),
+      clientTransportFactory: (c) =>
+        makeFakeClient(c, { peerAddress: new UNIXAddress("/srv") }),
+    },
+  );
+  assertEquals(server.transport.getHost(), new UNIXAddress("/srv"));
+  assertEquals(client.transport.getPeer(), new UNIXAddress("/srv"));
+});
+
+Deno.test("iosim: FakeTransport's state flags have StringTransport's names", () => {
+  const { client, server, pump } = connectedServerAndClient(
+    AccumulatingProtocol,
+    AccumulatingProtocol,
+  );
+  const clientIO = client.transport as FakeTransport;
+  const serverIO = server.transport as FakeTransport;
+  clientIO.pauseProducing();
+  assertEquals(clientIO.producerState, "paused");
+  clientIO.resumeProducing();
+  assertEquals(clientIO.producerState, "producing");
+  clientIO.loseWriteConnection();
+  assert(clientIO.writeDisconnecting && !clientIO.writeDisconnected);
+  pump.flush();
+  assert(clientIO.writeDisconnected, "the half-close was delivered");
+  assert(clientIO.disconnected && serverIO.disconnected);
+  const producer = {
+    resumeProducing() {},
+    stopProducing() {},
+  };
+  const t = new FakeTransport(new AccumulatingProtocol(), true);
+  t.registerProducer(producer, false);
+  assertEquals(t.streaming, false);
+  t.unregisterProducer();
+  assertEquals(t.streaming, undefined);
+  t.stopProducing();
+  assert(t.producerState === "stopped" && t.disconnecting);
+});
+
+Deno.test("the testing helpers import no transport, reactor or Deno network API", async () => {
+  const forbidden = [
+    "tcp.ts",
+    "connection.ts",
+    "udp.ts",
+    "process.ts",
+    "tls.ts",
+    "unix.ts",
+    "reactor.ts",
+    "protocol.ts",
+  ];
+  const root = new URL("../../src/testing/mod.ts", import.meta.url);
+  const seen = new Set<string>();
+  const queue = [root.href];
+  while (queue.length > 0) {
+    const url = queue.pop()!;
+    if (seen.has(url)) continue;
+    seen.add(url);
+    const source = await Deno.readTextFile(new URL(url));
+    // Only the module's own import lines (doc examples import "@twist/twist").
+    for (
+      const m of source.matchAll(
+        /^(?:import|export)[^;]*?from\s+"(\.[^"]+)"/gms,
+      )
+    ) {
+      queue.push(new URL(m[1], url).href);
+    }
+    if (url.includes("/src/testing/")) {
+      assertEquals(
+        source.match(
+          /Deno\.(listen|connect|startTls|listenTls|connectTls|listenDatagram)/,
+        ),
+        null,
+        url,
+      );
+    }
+  }
+  const loaded = [...seen].map((u) => u.slice(u.lastIndexOf("/") + 1));
+  assert(loaded.includes("interfaces.ts"), "the walk follows imports");
+  for (const file of forbidden) {
+    assert(!loaded.includes(file), `src/testing loads ${file}`);
+  }
+});
+
+Deno.test("RaisingMemoryReactor throws from every listen and connect, naming the address or as told", () => {
+  const factory = Factory.forProtocol(Echo);
+  const client = new ClientFactory();
+  const reactor: IReactorTCP & RaisingMemoryReactor =
+    new RaisingMemoryReactor();
+  assertThrows(
+    () => reactor.listenTCP(80, factory, { interface: "::1" }),
+    CannotListenError,
+    'Cannot listen on "[::1]:80": refused by RaisingMemoryReactor',
+  );
+  assertThrows(
+    () => reactor.listenSSL(443, factory, {}),
+    CannotListenError,
+    '"0.0.0.0:443"',
+  );
+  assertThrows(
+    () => reactor.listenUNIX("/tmp/x.sock", factory),
+    CannotListenError,
+    '"unix:/tmp/x.sock"',
+  );
+  assertThrows(
+    () => reactor.connectTCP("example.com", 80, client),
+    ConnectError,
+    '"example.com:80"',
+  );
+  assertThrows(
+    () => reactor.connectSSL("example.com", 443, client),
+    ConnectError,
+    '"example.com:443"',
+  );
+  assertThrows(
+    () => reactor.connectUNIX("/tmp/x.sock", client),
+    ConnectError,
+    '"unix:/tmp/x.sock"',
+  );
+  const listenException = new Error("listen");
+  const connectException = new Error("connect");
+  const told = new RaisingMemoryReactor({ listenException, connectException });
+  assertThrows(() => told.listenTCP(1, factory), Error, "listen");
+  assertThrows(() => told.connectUNIX("/p", client), Error, "connect");
 });
