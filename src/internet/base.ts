@@ -21,6 +21,7 @@ import {
   ReactorNotRunning,
 } from "./error.ts";
 import { TimerHeap } from "./_timer_heap.ts";
+import { grantReactorInternals, ResourceRegistry } from "./_registry.ts";
 
 export { type HeapEntry, TimerHeap } from "./_timer_heap.ts";
 import { Deferred, reportUnhandledDeferreds } from "./defer.ts";
@@ -415,6 +416,21 @@ export class ReactorBase implements IReactorCore, IReactorTime {
   #keepAlive: ReturnType<typeof setInterval> | undefined;
   #signals: [Deno.Signal, () => void][] = [];
   #done = Promise.withResolvers<void>();
+  /** Every port, connection, UDP port and process live on this reactor. */
+  readonly #resources: ResourceRegistry = new ResourceRegistry(this);
+
+  static {
+    // The internal modules (tcp.ts, udp.ts, process.ts, tests' bookkeeping)
+    // reach the registry through this; users never see it.
+    grantReactorInternals({
+      registry: (reactor) =>
+        #resources in reactor ? (reactor as ReactorBase).#resources : undefined,
+      triggerCount: (reactor) =>
+        #events in reactor
+          ? (reactor as ReactorBase).#triggerCount()
+          : undefined,
+    });
+  }
 
   /** Creates a reactor that is not running. */
   constructor() {
@@ -435,6 +451,22 @@ export class ReactorBase implements IReactorCore, IReactorTime {
       this.#running = false;
       this.#started = false;
     });
+    // One trigger closes everything the reactor owns (Twisted's
+    // `disconnectAll`, installed here as Twisted does): resources register
+    // with the registry instead of adding triggers of their own.
+    this.addSystemEventTrigger(
+      "during",
+      "shutdown",
+      () => this.#resources.shutdown(),
+    );
+  }
+
+  #triggerCount(): number {
+    let count = 0;
+    for (const event of this.#events.values()) {
+      for (const phase of PHASES) count += event.phases[phase].length;
+    }
+    return count;
   }
 
   /**
