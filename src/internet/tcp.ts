@@ -31,108 +31,70 @@ import {
 } from "./error.ts";
 import { Connection, type ConnectionOwner } from "./connection.ts";
 import { allowNetFlag, isNotCapable } from "./_permissions.ts";
+import {
+  registryOf,
+  type ResourceKind,
+  type ResourceRegistry,
+} from "./_registry.ts";
 import { log } from "../logger.ts";
 
-/** Every port and connection a reactor owns, so `stop()` can close them. */
-interface Registry extends ConnectionOwner {
-  ports: Set<Port<IAddress>>;
-  connections: Set<Connection>;
-  /** Connectors with an attempt or a connection, and how to fail the attempt. */
-  connectors: Map<Connector, (error: Error) => void>;
-  /** Called when `connections` becomes empty. */
-  emptyWaiters: (() => void)[];
-  /** Set at shutdown: nothing new may listen or connect. */
-  stopped: boolean;
-}
-
-const registries = new WeakMap<ReactorBase, Registry>();
-
-function registryOf(reactor: ReactorBase): Registry {
-  let registry = registries.get(reactor);
+/**
+ * The registry of the reactor a port or connector belongs to: what it and
+ * its connections register with while they are live, so that the reactor's
+ * one shutdown trigger can close them.
+ */
+function registryOfReactor(reactor: ReactorBase): ResourceRegistry {
+  const registry = registryOf(reactor);
   if (!registry) {
-    const r: Registry = {
-      ports: new Set(),
-      connections: new Set(),
-      connectors: new Map(),
-      emptyWaiters: [],
-      stopped: false,
-      connectionClosed(connection: Connection): void {
-        r.connections.delete(connection);
-        if (r.connections.size === 0) {
-          for (const resolve of r.emptyWaiters.splice(0)) {
-            resolve();
-          }
-        }
-      },
-    };
-    registries.set(reactor, r);
-    reactor.addSystemEventTrigger(
-      "during",
-      "shutdown",
-      () => shutdown(reactor, r),
+    throw new TypeError(
+      `Invalid reactor "${String(reactor)}": expected a ReactorBase`,
     );
-    registry = r;
   }
   return registry;
 }
 
 /**
- * The reactor's "during shutdown" trigger: stops accepting (ports closed),
- * fails attempts still connecting (`ConnectError`, as Twisted's), stops
- * producers and lets connections send what they have buffered for up to
- * `reactor.shutdownTimeout` seconds (those close with `ConnectionDone`), then
- * aborts what is left (`ConnectionLost`, as Twisted's `disconnectAll`).
- * Shutdown waits for the promise it returns.
+ * At shutdown a listening port stops accepting first (Twisted's
+ * `disconnectAll` closes the listening sockets with the rest); shutdown
+ * waits until it is closed and its factory stopped.
  */
-function shutdown(reactor: ReactorBase, registry: Registry): Promise<unknown> {
-  registry.stopped = true;
-  const waits: Promise<unknown>[] = [];
-  for (const port of registry.ports) {
-    waits.push(port.stopListening().asPromise());
-  }
-  for (const [connector, fail] of [...registry.connectors]) {
-    if (connector.state === "connecting") {
-      fail(
-        new ConnectError("The reactor stopped before the connection was made"),
-      );
-    }
-  }
-  if (registry.connections.size > 0) {
-    for (const c of registry.connections) c.closeAfterFlush();
-    waits.push(
-      new Promise<void>((resolve) => {
-        const deadline = reactor.callLater(reactor.shutdownTimeout, () => {
-          for (const c of registry.connections) {
-            c.abortConnection(
-              new ConnectionLost(
-                `The reactor stopped: unsent data left after ${reactor.shutdownTimeout} seconds`,
-              ),
-            );
-          }
-        });
-        registry.emptyWaiters.push(() => {
-          if (deadline.active()) deadline.cancel();
-          resolve();
-        });
-      }),
-    );
-  }
-  return Promise.all(waits);
-}
+const PORT: ResourceKind<Port<IAddress>> = {
+  name: "listening port",
+  order: 0,
+  shutdown: (port) => port.stopListening().asPromise(),
+};
 
-/** Starts a connection for `protocol` over `conn`, tracked by the reactor's registry. */
+/**
+ * Connections get `reactor.shutdownTimeout` seconds to send what they have
+ * buffered (a registered producer is stopped); those close with
+ * `ConnectionDone`. What is left is aborted with `ConnectionLost`, as
+ * Twisted's `disconnectAll` does.
+ */
+const CONNECTION: ResourceKind<Connection> = {
+  name: "connection",
+  order: 2,
+  shutdown: (connection) => connection.closeAfterFlush(),
+  abort: (connection, afterSeconds) =>
+    connection.abortConnection(
+      new ConnectionLost(
+        `The reactor stopped: unsent data left after ${afterSeconds} seconds`,
+      ),
+    ),
+};
+
+/** Starts a connection for `protocol` over `conn`, registered with the reactor until it is lost. */
 function startConnection(
-  registry: Registry,
+  registry: ResourceRegistry,
   conn: Deno.Conn,
   protocol: NonNullable<ReturnType<IProtocolFactory["buildProtocol"]>>,
   kind: { tcp: boolean; tls?: boolean },
-  owner: ConnectionOwner = registry,
+  owner: ConnectionOwner,
 ): Connection {
   const connection = new Connection(conn, protocol, owner, {
     tcp: kind.tcp,
     tls: kind.tls,
   });
-  registry.connections.add(connection);
+  registry.register(connection, CONNECTION);
   connection.start();
   return connection;
 }
@@ -198,9 +160,13 @@ export interface StreamBinding<A extends IAddress> {
 export class Port<A extends IAddress = IPv4Address | IPv6Address>
   implements IListeningPort {
   readonly #reactor: ReactorBase;
-  readonly #registry: Registry;
+  readonly #registry: ResourceRegistry;
   readonly #factory: IProtocolFactory;
   readonly #binding: StreamBinding<A>;
+  /** Hears that a connection this port accepted is gone (one object per port). */
+  readonly #owner: ConnectionOwner = {
+    connectionClosed: (connection) => this.#registry.unregister(connection),
+  };
   #listener: Deno.Listener | undefined;
   #host: A | undefined;
   #acceptDone: Promise<void> = Promise.resolve();
@@ -217,7 +183,7 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
     binding: StreamBinding<A>,
   ) {
     this.#reactor = reactor;
-    this.#registry = registryOf(reactor);
+    this.#registry = registryOfReactor(reactor);
     this.#factory = factory;
     this.#binding = binding;
   }
@@ -245,7 +211,7 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
     this.#listener = this.#binding.listen();
     this.#stopping = undefined; // Listening again after stopListening.
     this.#host = this.#binding.hostOf(this.#listener);
-    this.#registry.ports.add(this as Port<IAddress>);
+    this.#registry.register(this as Port<IAddress>, PORT);
     this.#factory.doStart();
     this.#acceptDone = this.#acceptLoop(this.#listener);
   }
@@ -326,7 +292,13 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
       conn.close();
       return;
     }
-    startConnection(this.#registry, conn, protocol, this.#binding);
+    startConnection(
+      this.#registry,
+      conn,
+      protocol,
+      this.#binding,
+      this.#owner,
+    );
   }
 
   /**
@@ -351,7 +323,7 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
       this.#preparing.clear();
     }
     this.#acceptDone.then(() => {
-      this.#registry.ports.delete(this as Port<IAddress>);
+      this.#registry.unregister(this);
       this.#listener = undefined;
       try {
         this.#binding.cleanup?.();
@@ -507,7 +479,7 @@ export class Connector implements IConnector {
   /** The connection's transport once connected. */
   transport: Connection | undefined;
   readonly #reactor: ReactorBase;
-  readonly #registry: Registry;
+  readonly #registry: ResourceRegistry;
   readonly #factory: IProtocolFactory;
   readonly #dialer: StreamDialer;
   readonly #timeout: number;
@@ -517,14 +489,28 @@ export class Connector implements IConnector {
   /** Hears that this connector's connection is gone (one object per connector, not per connection). */
   readonly #owner: ConnectionOwner = {
     connectionClosed: (connection, reason) => {
-      this.#registry.connectionClosed(connection, reason);
+      this.#registry.unregister(connection);
       this.#lost(reason);
     },
   };
 
-  /** Fails the attempt in progress (the registry does this at shutdown). */
-  readonly #failCurrent = (error: Error): void =>
-    this.#failed(this.#attempt, error);
+  /**
+   * A connector is registered from `connect()` until it is disconnected
+   * again; at shutdown an attempt still in progress fails with
+   * `ConnectError`, as in Twisted (its connection, if made, is closed as a
+   * connection).
+   */
+  static readonly #KIND: ResourceKind<Connector> = {
+    name: "connector",
+    order: 1,
+    shutdown: (connector) => {
+      if (connector.state !== "connecting") return;
+      connector.#failed(
+        connector.#attempt,
+        new ConnectError("The reactor stopped before the connection was made"),
+      );
+    },
+  };
 
   /**
    * Creates the connector; `connect()` starts an attempt.
@@ -543,7 +529,7 @@ export class Connector implements IConnector {
       );
     }
     this.#reactor = reactor;
-    this.#registry = registryOf(reactor);
+    this.#registry = registryOfReactor(reactor);
     this.#factory = factory;
     this.#dialer = dialer;
     this.#timeout = timeout;
@@ -570,7 +556,7 @@ export class Connector implements IConnector {
       this.#factoryStarted = true;
     }
     const attempt = ++this.#attempt;
-    this.#registry.connectors.set(this, this.#failCurrent);
+    this.#registry.register(this, Connector.#KIND);
     this.#timeoutCall = this.#reactor.callLater(
       this.#timeout,
       () =>
@@ -634,7 +620,7 @@ export class Connector implements IConnector {
     this.#attempt++;
     this.#cancelTimeout();
     this.state = "disconnected";
-    this.#registry.connectors.delete(this);
+    this.#registry.unregister(this);
     const reason = Failure.from(error);
     const failed = (this.#factory as {
       clientConnectionFailed?(c: IConnector, r: Failure): void;
@@ -653,7 +639,7 @@ export class Connector implements IConnector {
   #lost(reason: Failure): void {
     this.transport = undefined;
     this.state = "disconnected";
-    this.#registry.connectors.delete(this);
+    this.#registry.unregister(this);
     const lost = (this.#factory as {
       clientConnectionLost?(c: IConnector, r: Failure): void;
     }).clientConnectionLost;

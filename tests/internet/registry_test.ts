@@ -239,7 +239,12 @@ Deno.test("registry: live ports, connections, UDP ports and processes add no tri
   }
   assertEquals(reactorBookkeeping(reactor).resources, 10);
   for (const open of opened) open.process.closeStdin();
-  await Promise.all(opened.map((open) => open.cat.ended.promise));
+  // Unref'd, the children no longer keep the event loop turning: a timer does.
+  await withTimeout(
+    Promise.all(opened.map((open) => open.cat.ended.promise)),
+    10_000,
+    "the cats to end",
+  );
   assertEquals(reactorBookkeeping(reactor).resources, 0);
 });
 
