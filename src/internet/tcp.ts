@@ -142,10 +142,6 @@ export interface StreamBinding<A extends IAddress> {
 /**
  * A listening port, as `reactor.listenTCP` (and `listenUNIX`) return it.
  *
- * Deno's `Deno.listen` has no backlog option: the `backlog` option is
- * accepted for Twisted compatibility and the operating system's default is
- * used.
- *
  * @example
  * ```ts
  * import { Factory, Protocol, Reactor } from "@twist/twist";
@@ -369,27 +365,71 @@ function closeQuietly(closer: { close(): void }): void {
   }
 }
 
+/**
+ * What `Deno.listen` (and `Deno.listenTls`) is given for the options of
+ * `listenTCP`: `backlog` is Deno's `tcpBacklog` (when it is not given Deno's
+ * default, 511, is used), `reusePort` sets `SO_REUSEPORT`.
+ *
+ * `Deno.listen({ reusePort: true })` without `--unstable-net` ends the
+ * process (exit code 70, nothing to catch), so the flag is checked first:
+ * `Deno.listenDatagram` exists only with it.
+ *
+ * @throws {RangeError} for a backlog that is not a positive integer
+ * @throws {CannotListenError} for `reusePort` without `--unstable-net`
+ */
+export function denoListenOptions(
+  hostname: string,
+  port: number,
+  options: ListenTCPOptions,
+): { tcpBacklog?: number; reusePort?: boolean } {
+  const { backlog, reusePort } = options;
+  if (backlog !== undefined && !(Number.isInteger(backlog) && backlog > 0)) {
+    throw new RangeError(
+      `Invalid backlog "${backlog}": expected a positive integer`,
+    );
+  }
+  const listenOptions: { tcpBacklog?: number; reusePort?: boolean } = {};
+  if (backlog !== undefined) listenOptions.tcpBacklog = backlog;
+  if (reusePort) {
+    if (!hasUnstableNet()) {
+      throw new CannotListenError(
+        hostname,
+        port,
+        "reusePort needs Deno's unstable network APIs: run again with --unstable-net",
+      );
+    }
+    listenOptions.reusePort = true;
+  }
+  return listenOptions;
+}
+
+/** Whether Deno runs with `--unstable-net` (or `"unstable": ["net"]`). */
+function hasUnstableNet(): boolean {
+  return typeof (Deno as { listenDatagram?: unknown }).listenDatagram ===
+    "function";
+}
+
 /** Binds TCP `port` on `iface`. */
 function tcpBinding(
   port: number,
   options: ListenTCPOptions,
 ): StreamBinding<IPv4Address | IPv6Address> {
   checkPort(port, 0);
-  const { backlog } = options;
-  if (backlog !== undefined && !(Number.isInteger(backlog) && backlog > 0)) {
-    throw new RangeError(
-      `Invalid backlog "${backlog}": expected a positive integer`,
-    );
-  }
   const iface = options.interface ?? "0.0.0.0";
   const hostname = iface.startsWith("[") && iface.endsWith("]")
     ? iface.slice(1, -1)
     : iface;
+  const listenOptions = denoListenOptions(hostname, port, options);
   return {
     tcp: true,
     listen() {
       try {
-        return Deno.listen({ hostname, port, transport: "tcp" });
+        return Deno.listen({
+          hostname,
+          port,
+          transport: "tcp",
+          ...listenOptions,
+        });
       } catch (e) {
         throw new CannotListenError(
           hostname,
@@ -801,11 +841,15 @@ export function connectError(e: unknown, host: string, port: number): Error {
  * `stopListening()` has closed the port.
  *
  * `options.interface` defaults to `"0.0.0.0"` (`"::"` for every IPv6
- * interface). `options.backlog` is accepted for Twisted compatibility but
- * Deno cannot set it: the operating system's default backlog is used.
+ * interface). `options.backlog` is the listen queue's length (Deno's
+ * `tcpBacklog`; Deno's default, 511, when not given; the kernel may cap it).
+ * `options.reusePort` sets `SO_REUSEPORT` so several processes (or Workers)
+ * can listen on one port and share its connections (Linux only; elsewhere
+ * Deno ignores it); it needs `--unstable-net`.
  *
  * Requires `--allow-net` for the interface and port (e.g.
- * `--allow-net=0.0.0.0:8000`; for port 0, `--allow-net=0.0.0.0`).
+ * `--allow-net=0.0.0.0:8000`; for port 0, `--allow-net=0.0.0.0`), and
+ * `--unstable-net` for `reusePort`.
  *
  * @example Listening on a port the OS picks
  * ```ts
@@ -820,9 +864,10 @@ export function connectError(e: unknown, host: string, port: number): Error {
  * ```
  *
  * @throws {CannotListenError} for a port in use, an interface this machine
- * does not have, or a missing permission (the message names the flag; the
- * Deno error is the `cause`)
- * @throws {RangeError} for a port outside 0-65535
+ * does not have, a missing permission (the message names the flag; the
+ * Deno error is the `cause`), or `reusePort` without `--unstable-net`
+ * @throws {RangeError} for a port outside 0-65535 or a backlog that is not a
+ * positive integer
  */
 export function listenTCP(
   reactor: ReactorBase,
