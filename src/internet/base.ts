@@ -335,8 +335,11 @@ let nextTriggerId = 1;
  * reactor is `running` from its `"during"` phase; `callWhenRunning` functions
  * run in its `"after"` phase), and `stop()` fires `"shutdown"` on the next
  * pass of the event loop, after the timed calls already due: `"before"`
- * triggers, then `"during"` (the reactor stops `running`; ports and
- * connections are closed), then `"after"`. Then every pending delayed call is
+ * triggers, then `"during"` (the reactor stops `running`; one trigger,
+ * installed when the reactor is made, closes what it owns: listening ports,
+ * attempts still connecting, connections (given `shutdownTimeout` seconds
+ * to flush), UDP ports; child processes are not killed but stop keeping the
+ * process alive), then `"after"`. Then every pending delayed call is
  * cancelled, unhandled failures of Deferreds are logged, the signal handlers
  * are removed and the promise `run()` returned resolves; nothing the reactor
  * made keeps the process alive any more.

@@ -67,8 +67,10 @@ class Closer extends ProcessProtocol {
 /** A datagram protocol that says when it stopped. */
 class Stopper extends DatagramProtocol {
   stopped = false;
+  readonly stop = Promise.withResolvers<void>();
   override stopProtocol(): void {
     this.stopped = true;
+    this.stop.resolve();
   }
 }
 
@@ -272,4 +274,20 @@ Deno.test("registry: a connection attempt still in progress at shutdown fails wi
   assertEquals((await failed.promise).value?.constructor, ConnectError);
   const { resources, delayedCalls } = reactorBookkeeping(reactor);
   assertEquals({ resources, delayedCalls }, { resources: 0, delayedCalls: 0 });
+});
+
+Deno.test("registry: a UDP port opened once shutdown has begun (by a shutdown trigger) is closed at once", async () => {
+  const reactor = new Reactor();
+  const running = reactor.run({ installSignalHandlers: false });
+  const protocol = new Stopper();
+  let port: UDPPort | undefined;
+  reactor.addSystemEventTrigger("after", "shutdown", () => {
+    port = reactor.listenUDP(0, protocol, LOOPBACK);
+  });
+  reactor.stop();
+  await withTimeout(running, 10_000, "the reactor to stop");
+  assert(port);
+  // Nobody else closes it.
+  await withTimeout(protocol.stop.promise, 10_000, "the UDP port to close");
+  assertEquals(reactorBookkeeping(reactor).resources, 0);
 });
