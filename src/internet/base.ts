@@ -21,6 +21,7 @@ import {
   ReactorNotRunning,
 } from "./error.ts";
 import { TimerHeap } from "./_timer_heap.ts";
+import { grantReactorInternals, ResourceRegistry } from "./_registry.ts";
 
 export { type HeapEntry, TimerHeap } from "./_timer_heap.ts";
 import { Deferred, reportUnhandledDeferreds } from "./defer.ts";
@@ -334,8 +335,11 @@ let nextTriggerId = 1;
  * reactor is `running` from its `"during"` phase; `callWhenRunning` functions
  * run in its `"after"` phase), and `stop()` fires `"shutdown"` on the next
  * pass of the event loop, after the timed calls already due: `"before"`
- * triggers, then `"during"` (the reactor stops `running`; ports and
- * connections are closed), then `"after"`. Then every pending delayed call is
+ * triggers, then `"during"` (the reactor stops `running`; one trigger,
+ * installed when the reactor is made, closes what it owns: listening ports,
+ * attempts still connecting, connections (given `shutdownTimeout` seconds
+ * to flush), UDP ports; child processes are not killed but stop keeping the
+ * process alive), then `"after"`. Then every pending delayed call is
  * cancelled, unhandled failures of Deferreds are logged, the signal handlers
  * are removed and the promise `run()` returned resolves; nothing the reactor
  * made keeps the process alive any more.
@@ -417,6 +421,21 @@ export class ReactorBase implements IReactorCore, IReactorTime {
   /** `run()` installed the unhandled-rejection guard; shutdown removes it. */
   #guarding = false;
   #done = Promise.withResolvers<void>();
+  /** Every port, connection, UDP port and process live on this reactor. */
+  readonly #resources: ResourceRegistry = new ResourceRegistry(this);
+
+  static {
+    // The internal modules (tcp.ts, udp.ts, process.ts, tests' bookkeeping)
+    // reach the registry through this; users never see it.
+    grantReactorInternals({
+      registry: (reactor) =>
+        #resources in reactor ? (reactor as ReactorBase).#resources : undefined,
+      triggerCount: (reactor) =>
+        #events in reactor
+          ? (reactor as ReactorBase).#triggerCount()
+          : undefined,
+    });
+  }
 
   /** Creates a reactor that is not running. */
   constructor() {
@@ -437,6 +456,22 @@ export class ReactorBase implements IReactorCore, IReactorTime {
       this.#running = false;
       this.#started = false;
     });
+    // One trigger closes everything the reactor owns (Twisted's
+    // `disconnectAll`, installed here as Twisted does): resources register
+    // with the registry instead of adding triggers of their own.
+    this.addSystemEventTrigger(
+      "during",
+      "shutdown",
+      () => this.#resources.shutdown(),
+    );
+  }
+
+  #triggerCount(): number {
+    let count = 0;
+    for (const event of this.#events.values()) {
+      for (const phase of PHASES) count += event.phases[phase].length;
+    }
+    return count;
   }
 
   /**

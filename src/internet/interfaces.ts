@@ -466,10 +466,23 @@ export interface IConnector {
 
 /** Options of `listenTCP`. */
 export interface ListenTCPOptions {
-  /** The listen backlog. @default {50} */
+  /**
+   * The length of the queue of connections waiting to be accepted (Deno's
+   * `tcpBacklog`); Deno's default, 511, when not given (the kernel may cap
+   * it, e.g. at `net.core.somaxconn`).
+   */
   backlog?: number;
   /** The interface to bind: `"0.0.0.0"`, `"::"`, `"127.0.0.1"`... @default {"0.0.0.0"} */
   interface?: string;
+  /**
+   * Sets `SO_REUSEPORT`: several processes (or Workers) listening on the
+   * same port share its connections (Linux; other systems ignore it). Needs
+   * Deno's `--unstable-net` flag; without it listening fails with a
+   * `CannotListenError` that says so.
+   *
+   * @default {false}
+   */
+  reusePort?: boolean;
 }
 
 /** Options of `connectTCP`. */

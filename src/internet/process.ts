@@ -14,11 +14,22 @@
  *
  * @module
  */
-import type { Data, IPullProducer, IPushProducer } from "./interfaces.ts";
+import type {
+  Data,
+  IPullProducer,
+  IPushProducer,
+  IReactorCore,
+  TriggerID,
+} from "./interfaces.ts";
 import { Failure } from "./failure.ts";
 import { log } from "../logger.ts";
 import { watchResult } from "./_callbacks.ts";
 import { toBytes } from "./_bytes.ts";
+import {
+  registryOf,
+  type ResourceKind,
+  type ResourceRegistry,
+} from "./_registry.ts";
 
 /**
  * A process ended normally, with exit code 0.
@@ -230,17 +241,45 @@ export class ProcessTransport {
   /** stdout and stderr, until they reach their end. */
   #openPipes = 2;
   #ended = false;
+  /** The reactor that owns the process until it ends, if any. */
+  #reactor: IReactorCore | undefined;
+  /** Its registry, while the process is registered with it. */
+  #registry: ResourceRegistry | undefined;
+  /** The trigger of a reactor without a registry (a test double). */
+  #trigger: TriggerID | undefined;
 
-  /** Wraps a spawned child for `protocol`; `spawnProcess` does this. */
-  constructor(child: Deno.ChildProcess, protocol: ProcessProtocol) {
+  /**
+   * Wraps a spawned child for `protocol`; `spawnProcess` does this. With a
+   * `reactor`, the child stops keeping this process alive when the reactor
+   * shuts down (it is not killed: it runs on, as in Twisted).
+   */
+  constructor(
+    child: Deno.ChildProcess,
+    protocol: ProcessProtocol,
+    reactor?: IReactorCore,
+  ) {
     this.#child = child;
     this.#protocol = protocol;
+    this.#reactor = reactor;
     this.pid = child.pid;
     this.#writer = child.stdin.getWriter();
   }
 
   /** Connects the protocol and starts reading the child's output. */
   start(): void {
+    const reactor = this.#reactor;
+    const registry = reactor && registryOf(reactor);
+    if (registry) {
+      // Registered until it ends, so an ended process leaves nothing behind.
+      this.#registry = registry;
+      registry.register(this, PROCESS);
+    } else if (reactor) {
+      this.#trigger = reactor.addSystemEventTrigger(
+        "after",
+        "shutdown",
+        () => this.unref(),
+      );
+    }
     this.#call(() => this.#protocol.makeConnection(this), "connectionMade");
     this.#readFrom(1, this.#child.stdout);
     this.#readFrom(2, this.#child.stderr);
@@ -288,6 +327,7 @@ export class ProcessTransport {
   #maybeEnded(): void {
     if (this.#ended || !this.#exited || this.#openPipes > 0) return;
     this.#ended = true;
+    this.#release();
     const producer = this.#producer;
     this.#producer = undefined;
     if (producer) this.#call(() => producer.stopProducing(), "stopProducing");
@@ -295,6 +335,21 @@ export class ProcessTransport {
       () => this.#protocol.processEnded(this.#reason()),
       "processEnded",
     );
+  }
+
+  /** Lets go of the reactor once the process has ended. */
+  #release(): void {
+    this.#registry?.unregister(this);
+    this.#registry = undefined;
+    if (this.#trigger) {
+      try {
+        this.#reactor?.removeSystemEventTrigger(this.#trigger);
+      } catch {
+        // It ran (the reactor shut down first).
+      }
+      this.#trigger = undefined;
+    }
+    this.#reactor = undefined;
   }
 
   #reason(): Failure {
@@ -438,9 +493,21 @@ export class ProcessTransport {
 }
 
 /**
+ * At reactor shutdown a child process is not killed (as in Twisted): it only
+ * stops keeping this process alive.
+ */
+const PROCESS: ResourceKind<ProcessTransport> = {
+  name: "process",
+  order: 4,
+  shutdown: (transport) => transport.unref(),
+  describe: (transport) => `pid ${transport.pid}`,
+};
+
+/**
  * Starts `executable` with `args` (as in Twisted, `args[0]` is the program's
  * own name and is not passed again) and connects `protocol` to it; what
- * `reactor.spawnProcess` calls.
+ * `reactor.spawnProcess` calls. With a `reactor`, the child stops keeping
+ * this process alive when that reactor shuts down (it is not killed).
  *
  * @throws {Error} for a missing `--allow-run` permission (naming the flag) or
  * `usePTY: true`; a program that cannot be found ends through `processEnded`
@@ -471,6 +538,7 @@ export function spawnProcess(
   executable: string,
   args: string[] = [executable],
   options: SpawnProcessOptions = {},
+  reactor?: IReactorCore,
 ): ProcessTransport {
   if ((options as { usePTY?: boolean }).usePTY) {
     throw new TypeError(
@@ -500,7 +568,7 @@ export function spawnProcess(
     }
     throw e;
   }
-  const transport = new ProcessTransport(child, protocol);
+  const transport = new ProcessTransport(child, protocol, reactor);
   transport.start();
   return transport;
 }

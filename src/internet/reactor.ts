@@ -155,10 +155,9 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     args: string[] = [executable],
     options: SpawnProcessOptions = {},
   ): ProcessTransport {
-    const transport = spawnProcess(protocol, executable, args, options);
-    // As in Twisted, children outlive the reactor; they just stop keeping this process alive.
-    this.addSystemEventTrigger("after", "shutdown", () => transport.unref());
-    return transport;
+    // As in Twisted, children outlive the reactor; registered with it until
+    // they end, they just stop keeping this process alive at its shutdown.
+    return spawnProcess(protocol, executable, args, options, this);
   }
 
   /**

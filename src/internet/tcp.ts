@@ -31,109 +31,71 @@ import {
 } from "./error.ts";
 import { Connection, type ConnectionOwner } from "./connection.ts";
 import { allowNetFlag, isNotCapable } from "./_permissions.ts";
+import {
+  registryOf,
+  type ResourceKind,
+  type ResourceRegistry,
+} from "./_registry.ts";
 import { log } from "../logger.ts";
 import { watchResult } from "./_callbacks.ts";
 
-/** Every port and connection a reactor owns, so `stop()` can close them. */
-interface Registry extends ConnectionOwner {
-  ports: Set<Port<IAddress>>;
-  connections: Set<Connection>;
-  /** Connectors with an attempt or a connection, and how to fail the attempt. */
-  connectors: Map<Connector, (error: Error) => void>;
-  /** Called when `connections` becomes empty. */
-  emptyWaiters: (() => void)[];
-  /** Set at shutdown: nothing new may listen or connect. */
-  stopped: boolean;
-}
-
-const registries = new WeakMap<ReactorBase, Registry>();
-
-function registryOf(reactor: ReactorBase): Registry {
-  let registry = registries.get(reactor);
+/**
+ * The registry of the reactor a port or connector belongs to: what it and
+ * its connections register with while they are live, so that the reactor's
+ * one shutdown trigger can close them.
+ */
+function registryOfReactor(reactor: ReactorBase): ResourceRegistry {
+  const registry = registryOf(reactor);
   if (!registry) {
-    const r: Registry = {
-      ports: new Set(),
-      connections: new Set(),
-      connectors: new Map(),
-      emptyWaiters: [],
-      stopped: false,
-      connectionClosed(connection: Connection): void {
-        r.connections.delete(connection);
-        if (r.connections.size === 0) {
-          for (const resolve of r.emptyWaiters.splice(0)) {
-            resolve();
-          }
-        }
-      },
-    };
-    registries.set(reactor, r);
-    reactor.addSystemEventTrigger(
-      "during",
-      "shutdown",
-      () => shutdown(reactor, r),
+    throw new TypeError(
+      `Invalid reactor "${String(reactor)}": expected a ReactorBase`,
     );
-    registry = r;
   }
   return registry;
 }
 
 /**
- * The reactor's "during shutdown" trigger: stops accepting (ports closed),
- * fails attempts still connecting (`ConnectError`, as Twisted's), stops
- * producers and lets connections send what they have buffered for up to
- * `reactor.shutdownTimeout` seconds (those close with `ConnectionDone`), then
- * aborts what is left (`ConnectionLost`, as Twisted's `disconnectAll`).
- * Shutdown waits for the promise it returns.
+ * At shutdown a listening port stops accepting first (Twisted's
+ * `disconnectAll` closes the listening sockets with the rest); shutdown
+ * waits until it is closed and its factory stopped.
  */
-function shutdown(reactor: ReactorBase, registry: Registry): Promise<unknown> {
-  registry.stopped = true;
-  const waits: Promise<unknown>[] = [];
-  for (const port of registry.ports) {
-    waits.push(port.stopListening().asPromise());
-  }
-  for (const [connector, fail] of [...registry.connectors]) {
-    if (connector.state === "connecting") {
-      fail(
-        new ConnectError("The reactor stopped before the connection was made"),
-      );
-    }
-  }
-  if (registry.connections.size > 0) {
-    for (const c of registry.connections) c.closeAfterFlush();
-    waits.push(
-      new Promise<void>((resolve) => {
-        const deadline = reactor.callLater(reactor.shutdownTimeout, () => {
-          for (const c of registry.connections) {
-            c.abortConnection(
-              new ConnectionLost(
-                `The reactor stopped: unsent data left after ${reactor.shutdownTimeout} seconds`,
-              ),
-            );
-          }
-        });
-        registry.emptyWaiters.push(() => {
-          if (deadline.active()) deadline.cancel();
-          resolve();
-        });
-      }),
-    );
-  }
-  return Promise.all(waits);
-}
+const PORT: ResourceKind<Port<IAddress>> = {
+  name: "listening port",
+  order: 0,
+  shutdown: (port) => port.stopListening().asPromise(),
+};
 
-/** Starts a connection for `protocol` over `conn`, tracked by the reactor's registry. */
+/**
+ * Connections get `reactor.shutdownTimeout` seconds to send what they have
+ * buffered (a registered producer is stopped); those close with
+ * `ConnectionDone`. What is left is aborted with `ConnectionLost`, as
+ * Twisted's `disconnectAll` does.
+ */
+const CONNECTION: ResourceKind<Connection> = {
+  name: "connection",
+  order: 2,
+  shutdown: (connection) => connection.closeAfterFlush(),
+  abort: (connection, afterSeconds) =>
+    connection.abortConnection(
+      new ConnectionLost(
+        `The reactor stopped: unsent data left after ${afterSeconds} seconds`,
+      ),
+    ),
+};
+
+/** Starts a connection for `protocol` over `conn`, registered with the reactor until it is lost. */
 function startConnection(
-  registry: Registry,
+  registry: ResourceRegistry,
   conn: Deno.Conn,
   protocol: NonNullable<ReturnType<IProtocolFactory["buildProtocol"]>>,
   kind: { tcp: boolean; tls?: boolean },
-  owner: ConnectionOwner = registry,
+  owner: ConnectionOwner,
 ): Connection {
   const connection = new Connection(conn, protocol, owner, {
     tcp: kind.tcp,
     tls: kind.tls,
   });
-  registry.connections.add(connection);
+  registry.register(connection, CONNECTION);
   connection.start();
   return connection;
 }
@@ -181,10 +143,6 @@ export interface StreamBinding<A extends IAddress> {
 /**
  * A listening port, as `reactor.listenTCP` (and `listenUNIX`) return it.
  *
- * Deno's `Deno.listen` has no backlog option: the `backlog` option is
- * accepted for Twisted compatibility and the operating system's default is
- * used.
- *
  * @example
  * ```ts
  * import { Factory, Protocol, Reactor } from "@twist/twist";
@@ -199,9 +157,13 @@ export interface StreamBinding<A extends IAddress> {
 export class Port<A extends IAddress = IPv4Address | IPv6Address>
   implements IListeningPort {
   readonly #reactor: ReactorBase;
-  readonly #registry: Registry;
+  readonly #registry: ResourceRegistry;
   readonly #factory: IProtocolFactory;
   readonly #binding: StreamBinding<A>;
+  /** Hears that a connection this port accepted is gone (one object per port). */
+  readonly #owner: ConnectionOwner = {
+    connectionClosed: (connection) => this.#registry.unregister(connection),
+  };
   #listener: Deno.Listener | undefined;
   #host: A | undefined;
   #acceptDone: Promise<void> = Promise.resolve();
@@ -218,7 +180,7 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
     binding: StreamBinding<A>,
   ) {
     this.#reactor = reactor;
-    this.#registry = registryOf(reactor);
+    this.#registry = registryOfReactor(reactor);
     this.#factory = factory;
     this.#binding = binding;
   }
@@ -246,7 +208,7 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
     this.#listener = this.#binding.listen();
     this.#stopping = undefined; // Listening again after stopListening.
     this.#host = this.#binding.hostOf(this.#listener);
-    this.#registry.ports.add(this as Port<IAddress>);
+    this.#registry.register(this as Port<IAddress>, PORT);
     this.#factory.doStart();
     this.#acceptDone = this.#acceptLoop(this.#listener);
   }
@@ -327,7 +289,13 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
       conn.close();
       return;
     }
-    startConnection(this.#registry, conn, protocol, this.#binding);
+    startConnection(
+      this.#registry,
+      conn,
+      protocol,
+      this.#binding,
+      this.#owner,
+    );
   }
 
   /**
@@ -352,7 +320,7 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
       this.#preparing.clear();
     }
     this.#acceptDone.then(() => {
-      this.#registry.ports.delete(this as Port<IAddress>);
+      this.#registry.unregister(this);
       this.#listener = undefined;
       try {
         this.#binding.cleanup?.();
@@ -398,27 +366,71 @@ function closeQuietly(closer: { close(): void }): void {
   }
 }
 
+/**
+ * What `Deno.listen` (and `Deno.listenTls`) is given for the options of
+ * `listenTCP`: `backlog` is Deno's `tcpBacklog` (when it is not given Deno's
+ * default, 511, is used), `reusePort` sets `SO_REUSEPORT`.
+ *
+ * `Deno.listen({ reusePort: true })` without `--unstable-net` ends the
+ * process (exit code 70, nothing to catch), so the flag is checked first:
+ * `Deno.listenDatagram` exists only with it.
+ *
+ * @throws {RangeError} for a backlog that is not a positive integer
+ * @throws {CannotListenError} for `reusePort` without `--unstable-net`
+ */
+export function denoListenOptions(
+  hostname: string,
+  port: number,
+  options: ListenTCPOptions,
+): { tcpBacklog?: number; reusePort?: boolean } {
+  const { backlog, reusePort } = options;
+  if (backlog !== undefined && !(Number.isInteger(backlog) && backlog > 0)) {
+    throw new RangeError(
+      `Invalid backlog "${backlog}": expected a positive integer`,
+    );
+  }
+  const listenOptions: { tcpBacklog?: number; reusePort?: boolean } = {};
+  if (backlog !== undefined) listenOptions.tcpBacklog = backlog;
+  if (reusePort) {
+    if (!hasUnstableNet()) {
+      throw new CannotListenError(
+        hostname,
+        port,
+        "reusePort needs Deno's unstable network APIs: run again with --unstable-net",
+      );
+    }
+    listenOptions.reusePort = true;
+  }
+  return listenOptions;
+}
+
+/** Whether Deno runs with `--unstable-net` (or `"unstable": ["net"]`). */
+function hasUnstableNet(): boolean {
+  return typeof (Deno as { listenDatagram?: unknown }).listenDatagram ===
+    "function";
+}
+
 /** Binds TCP `port` on `iface`. */
 function tcpBinding(
   port: number,
   options: ListenTCPOptions,
 ): StreamBinding<IPv4Address | IPv6Address> {
   checkPort(port, 0);
-  const { backlog } = options;
-  if (backlog !== undefined && !(Number.isInteger(backlog) && backlog > 0)) {
-    throw new RangeError(
-      `Invalid backlog "${backlog}": expected a positive integer`,
-    );
-  }
   const iface = options.interface ?? "0.0.0.0";
   const hostname = iface.startsWith("[") && iface.endsWith("]")
     ? iface.slice(1, -1)
     : iface;
+  const listenOptions = denoListenOptions(hostname, port, options);
   return {
     tcp: true,
     listen() {
       try {
-        return Deno.listen({ hostname, port, transport: "tcp" });
+        return Deno.listen({
+          hostname,
+          port,
+          transport: "tcp",
+          ...listenOptions,
+        });
       } catch (e) {
         throw new CannotListenError(
           hostname,
@@ -508,7 +520,7 @@ export class Connector implements IConnector {
   /** The connection's transport once connected. */
   transport: Connection | undefined;
   readonly #reactor: ReactorBase;
-  readonly #registry: Registry;
+  readonly #registry: ResourceRegistry;
   readonly #factory: IProtocolFactory;
   readonly #dialer: StreamDialer;
   readonly #timeout: number;
@@ -518,14 +530,28 @@ export class Connector implements IConnector {
   /** Hears that this connector's connection is gone (one object per connector, not per connection). */
   readonly #owner: ConnectionOwner = {
     connectionClosed: (connection, reason) => {
-      this.#registry.connectionClosed(connection, reason);
+      this.#registry.unregister(connection);
       this.#lost(reason);
     },
   };
 
-  /** Fails the attempt in progress (the registry does this at shutdown). */
-  readonly #failCurrent = (error: Error): void =>
-    this.#failed(this.#attempt, error);
+  /**
+   * A connector is registered from `connect()` until it is disconnected
+   * again; at shutdown an attempt still in progress fails with
+   * `ConnectError`, as in Twisted (its connection, if made, is closed as a
+   * connection).
+   */
+  static readonly #KIND: ResourceKind<Connector> = {
+    name: "connector",
+    order: 1,
+    shutdown: (connector) => {
+      if (connector.state !== "connecting") return;
+      connector.#failed(
+        connector.#attempt,
+        new ConnectError("The reactor stopped before the connection was made"),
+      );
+    },
+  };
 
   /**
    * Creates the connector; `connect()` starts an attempt.
@@ -544,7 +570,7 @@ export class Connector implements IConnector {
       );
     }
     this.#reactor = reactor;
-    this.#registry = registryOf(reactor);
+    this.#registry = registryOfReactor(reactor);
     this.#factory = factory;
     this.#dialer = dialer;
     this.#timeout = timeout;
@@ -571,7 +597,7 @@ export class Connector implements IConnector {
       this.#factoryStarted = true;
     }
     const attempt = ++this.#attempt;
-    this.#registry.connectors.set(this, this.#failCurrent);
+    this.#registry.register(this, Connector.#KIND);
     this.#timeoutCall = this.#reactor.callLater(
       this.#timeout,
       () =>
@@ -638,7 +664,7 @@ export class Connector implements IConnector {
     this.#attempt++;
     this.#cancelTimeout();
     this.state = "disconnected";
-    this.#registry.connectors.delete(this);
+    this.#registry.unregister(this);
     const reason = Failure.from(error);
     const failed = (this.#factory as {
       clientConnectionFailed?(c: IConnector, r: Failure): void;
@@ -660,7 +686,7 @@ export class Connector implements IConnector {
   #lost(reason: Failure): void {
     this.transport = undefined;
     this.state = "disconnected";
-    this.#registry.connectors.delete(this);
+    this.#registry.unregister(this);
     const lost = (this.#factory as {
       clientConnectionLost?(c: IConnector, r: Failure): void;
     }).clientConnectionLost;
@@ -836,11 +862,15 @@ export function connectError(e: unknown, host: string, port: number): Error {
  * `stopListening()` has closed the port.
  *
  * `options.interface` defaults to `"0.0.0.0"` (`"::"` for every IPv6
- * interface). `options.backlog` is accepted for Twisted compatibility but
- * Deno cannot set it: the operating system's default backlog is used.
+ * interface). `options.backlog` is the listen queue's length (Deno's
+ * `tcpBacklog`; Deno's default, 511, when not given; the kernel may cap it).
+ * `options.reusePort` sets `SO_REUSEPORT` so several processes (or Workers)
+ * can listen on one port and share its connections (Linux only; elsewhere
+ * Deno ignores it); it needs `--unstable-net`.
  *
  * Requires `--allow-net` for the interface and port (e.g.
- * `--allow-net=0.0.0.0:8000`; for port 0, `--allow-net=0.0.0.0`).
+ * `--allow-net=0.0.0.0:8000`; for port 0, `--allow-net=0.0.0.0`), and
+ * `--unstable-net` for `reusePort`.
  *
  * @example Listening on a port the OS picks
  * ```ts
@@ -855,9 +885,10 @@ export function connectError(e: unknown, host: string, port: number): Error {
  * ```
  *
  * @throws {CannotListenError} for a port in use, an interface this machine
- * does not have, or a missing permission (the message names the flag; the
- * Deno error is the `cause`)
- * @throws {RangeError} for a port outside 0-65535
+ * does not have, a missing permission (the message names the flag; the
+ * Deno error is the `cause`), or `reusePort` without `--unstable-net`
+ * @throws {RangeError} for a port outside 0-65535 or a backlog that is not a
+ * positive integer
  */
 export function listenTCP(
   reactor: ReactorBase,

@@ -18,6 +18,7 @@ import {
   checkPort,
   connectError,
   Connector,
+  denoListenOptions,
   ipAddress,
   ipHostOf,
   ipPeerOf,
@@ -81,6 +82,7 @@ function tlsBinding(
     );
   }
   const hostname = options.interface ?? "0.0.0.0";
+  const listenOptions = denoListenOptions(hostname, port, options);
   return {
     tcp: false,
     tls: true,
@@ -92,6 +94,7 @@ function tlsBinding(
           cert: tls.cert,
           key: tls.key,
           alpnProtocols: tls.alpnProtocols,
+          ...listenOptions,
         });
       } catch (e) {
         throw new CannotListenError(

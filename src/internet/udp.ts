@@ -20,6 +20,11 @@ import { Deferred } from "./defer.ts";
 import { CannotListenError } from "./error.ts";
 import { allowNetFlag } from "./_permissions.ts";
 import { toBytes } from "./_bytes.ts";
+import {
+  registryOf,
+  type ResourceKind,
+  type ResourceRegistry,
+} from "./_registry.ts";
 import { log } from "../logger.ts";
 import { watchResult } from "./_callbacks.ts";
 
@@ -152,6 +157,8 @@ export class UDPPort implements IListeningPort {
   #connected: [string, number] | undefined;
   #broadcast = false;
   #stopping: Deferred<void> | undefined;
+  /** The reactor's registry, while the port is registered with it. */
+  #registry: ResourceRegistry | undefined;
 
   /**
    * Creates and binds the port for `protocol`; `listenUDP` does this. With a
@@ -204,6 +211,7 @@ export class UDPPort implements IListeningPort {
         log.err(err, "UDP port could not bind");
         bound.reject(err);
         this.#socket.close();
+        this.#unregister();
       } else {
         log.err(e, "UDP socket error");
       }
@@ -249,12 +257,25 @@ export class UDPPort implements IListeningPort {
         cause: e,
       });
     }
-    // As Twisted's reactor does, close the port at shutdown.
-    reactor?.addSystemEventTrigger(
-      "during",
-      "shutdown",
-      () => this.stopListening(),
-    );
+    // As Twisted's reactor does, close the port at shutdown: registered with
+    // the reactor while open, so a closed port leaves nothing behind.
+    const registry = reactor && registryOf(reactor);
+    if (registry) {
+      this.#registry = registry;
+      registry.register(this, UDP_PORT);
+    } else {
+      // A reactor without a registry (a test double): a trigger of its own.
+      reactor?.addSystemEventTrigger(
+        "during",
+        "shutdown",
+        () => this.stopListening(),
+      );
+    }
+  }
+
+  #unregister(): void {
+    this.#registry?.unregister(this);
+    this.#registry = undefined;
   }
 
   /** Binds (done by the constructor). */
@@ -341,6 +362,7 @@ export class UDPPort implements IListeningPort {
           log.err(e, "Unhandled error in stopProtocol");
         }
       }
+      this.#unregister();
       d.callback();
     };
     this.listening.then(() => this.#socket.close(finish), () => finish());
@@ -352,6 +374,13 @@ export class UDPPort implements IListeningPort {
     return `<UDPPort ${this.#host ?? `${this.#interface}:${this.#port}`}>`;
   }
 }
+
+/** At shutdown a UDP port is closed, and shutdown waits until it is. */
+const UDP_PORT: ResourceKind<UDPPort> = {
+  name: "UDP port",
+  order: 3,
+  shutdown: (port) => port.stopListening(),
+};
 
 /** Options of `listenMulticast`. */
 export interface ListenMulticastOptions extends ListenUDPOptions {

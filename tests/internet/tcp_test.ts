@@ -986,6 +986,70 @@ Deno.test("TCP: without --allow-net, connectTCP fails through clientConnectionFa
   assertStringIncludes(stdout, "run again with --allow-net=127.0.0.1:9");
 });
 
+Deno.test("TCP: backlog is Deno's tcpBacklog, and nothing is passed when it is not given", async () => {
+  const seen: Deno.TcpListenOptions[] = [];
+  const listen = Deno.listen;
+  const spy = (options: Deno.TcpListenOptions): Deno.TcpListener => {
+    seen.push(options);
+    return listen(options);
+  };
+  Object.defineProperty(Deno, "listen", { value: spy, configurable: true });
+  const reactor = new Reactor();
+  const factory = Factory.forProtocol(Protocol);
+  const ports = [];
+  try {
+    ports.push(
+      reactor.listenTCP(0, factory, { interface: "127.0.0.1", backlog: 7 }),
+      reactor.listenTCP(0, factory, { interface: "127.0.0.1" }),
+    );
+  } finally {
+    Object.defineProperty(Deno, "listen", { value: listen });
+  }
+  for (const port of ports) await port.stopListening();
+  assertEquals(seen.map((o) => o.tcpBacklog), [7, undefined]);
+  assert(!("tcpBacklog" in seen[1]) && !("reusePort" in seen[1]));
+  assertThrows(
+    () => reactor.listenTCP(0, factory, { backlog: 0 }),
+    RangeError,
+    'Invalid backlog "0"',
+  );
+});
+
+Deno.test({
+  name:
+    "TCP: reusePort without --unstable-net is a CannotListenError naming the flag, not Deno's exit 70",
+  // The test run has no --unstable-net (with it, this would really listen).
+  ignore: "listenDatagram" in Deno,
+  fn() {
+    const reactor = new Reactor();
+    const error = assertThrows(
+      () =>
+        reactor.listenTCP(0, Factory.forProtocol(Protocol), {
+          interface: "127.0.0.1",
+          reusePort: true,
+        }),
+      CannotListenError,
+      "run again with --unstable-net",
+    );
+    assertEquals(
+      error.message,
+      'Cannot listen on "127.0.0.1:0": reusePort needs Deno\'s unstable network APIs: run again with --unstable-net',
+    );
+  },
+});
+
+Deno.test("TCP: with --unstable-net, two ports with reusePort listen on one port and connections are accepted", async () => {
+  const { stdout, stderr, code } = await runFixture("tcp_reuse_port.ts", [
+    "--unstable-net",
+    "--allow-net=127.0.0.1",
+  ]);
+  assertEquals(code, 0, stderr);
+  assertEquals(
+    stdout,
+    "shared true\nwithout reusePort: true\naccepted 1\n",
+  );
+});
+
 Deno.test("TCP: a write buffer cap with onMax 'pause' stops reading until the buffer drains, losing nothing", async () => {
   const reactor = new Reactor();
   const MAX = 64 * 1024;
