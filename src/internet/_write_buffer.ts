@@ -17,12 +17,13 @@
  * The buffer's life (`state`):
  *
  * ```text
- * open ──notifyWhenFlushed()──▶ draining ─┐   (the owner is told `flushed`)
- *   │                                     │
- *   └──end()──▶ ending ──flushed──▶ shutting ──closeWrite done──▶ shut
- *                                   (later writes are dropped)
+ * open ──notifyWhenFlushed()──▶ draining   ("flushed" each time it is flushed)
+ * open, draining ──end()──▶ ending ──"flushed"──▶ shutting ──▶ shut ("shut")
+ *                                    (sink.closeWrite(); writes dropped)
  * any ──stop()──▶ stopped   (queue dropped; the in-flight write settles quietly)
  * ```
+ *
+ * Writes are accepted in `open`, `draining` and `ending`.
  *
  * "Flushed" means nothing queued, nothing in flight, not held (see `hold`)
  * and no producer registered (as in Twisted, a close waits for the producer
