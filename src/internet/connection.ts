@@ -28,6 +28,22 @@
  *   pending reads and writes have finished, and never from inside a call the
  *   protocol made (`write`, `loseConnection`...).
  *
+ * The connection's states (`#state`); writing, its half-close and the
+ * producer are the write buffer's (`_write_buffer.ts`: `open → ending →
+ * shutting → shut`, or `stopped`):
+ *
+ * ```text
+ * open ──loseConnection, or the peer's end of stream──▶ disconnecting
+ *   │                                                         │ flushed
+ *   ├──abortConnection──▶ aborting ──(microtask)──▶ closed ◀──┘
+ *   └──a failed read or write, an exception in a callback──▶ closed
+ * ```
+ *
+ * `closed` means the socket is closed; `connectionLost` follows once its
+ * pending read and write have settled. TLS has its own (`#tls`): `off →
+ * pending` (`startTLS`: waiting for earlier writes to be sent) `→ upgrading
+ * → on`, or `on` from the start for a TLS connection.
+ *
  * @module
  */
 import type {
@@ -58,11 +74,12 @@ import { toBytes } from "./_bytes.ts";
 import { log } from "../logger.ts";
 import { watchResult } from "./_callbacks.ts";
 import { MAX_READ_SIZE, MIN_READ_SIZE, takeRegion } from "./_read_pool.ts";
+import { WriteBuffer, type WriteBufferEvent } from "./_write_buffer.ts";
 
-/** Queued writes are joined into one `conn.write` up to this size... */
-const COALESCE_LIMIT = 64 * 1024;
-/** ...but only writes smaller than this are copied to be joined. */
-const COALESCE_ITEM = 16 * 1024;
+/** See the module docs. */
+type ConnectionState = "open" | "disconnecting" | "aborting" | "closed";
+/** See the module docs. */
+type TLSState = "off" | "pending" | "upgrading" | "on";
 
 /**
  * Who owns a connection (its port's registry, or its connector) and is told
@@ -119,14 +136,10 @@ export class Connection implements ITCPTransport {
   #protocol: HalfCloseable;
   #owner: ConnectionOwner | undefined;
   #tcpOptions: boolean;
-  /** A `startTLS` waiting for the writes before it to be sent. */
-  #tlsPending: TLSClientOptions | TLSServerOptions | undefined;
-  /** Whether the connection runs over TLS. */
-  #tls: boolean;
-  /** Whether the TLS handshake of `startTLS` is in progress. */
-  #upgrading = false;
-  /** Writes made after `startTLS`, sent once TLS is up. */
-  #tlsQueue: Uint8Array[] = [];
+  #state: ConnectionState = "open";
+  #tls: TLSState;
+  /** The options of a `startTLS` waiting for the writes before it to be sent. */
+  #tlsOptions: TLSClientOptions | TLSServerOptions | undefined;
   #host: IAddress | undefined;
   #peer: IAddress | undefined;
 
@@ -150,37 +163,9 @@ export class Connection implements ITCPTransport {
   #readSettled: (() => void) | undefined;
   #readClosed = false;
 
-  // Writing.
-  #queue: Uint8Array[] = [];
-  #queued = 0;
-  /** The buffer being written by the pending `conn.write`, if any. */
-  #inFlight: Uint8Array | undefined;
-  /** A close waits on this for the pending `conn.write` to settle. */
-  #writeSettled: (() => void) | undefined;
-  /** Set while a close or half-close is scheduled for a microtask. */
-  #finishScheduled = false;
-  #high = 65_536;
-  #low = 16_384;
-  #max = Infinity;
-  #onMax: "pause" | "abort" = "pause";
+  // Writing: the queue, pump, water marks and producer.
+  #buffer: WriteBuffer;
 
-  // Producer.
-  #producer: IPushProducer | IPullProducer | undefined;
-  #streaming = false;
-  #producerPaused = false;
-
-  // State.
-  /** `loseConnection` was called (or the peer's end of stream closes us). */
-  #disconnecting = false;
-  /** `loseWriteConnection` was called. */
-  #writeClosing = false;
-  /** `conn.closeWrite()` has been issued: later writes are dropped. */
-  #writeClosed = false;
-  /** `conn.closeWrite()` has completed. */
-  #writeShut = false;
-  /** The socket is being (or has been) closed: nothing more is read or sent. */
-  #closing = false;
-  #closed = false;
   #noDelay = false;
   #keepAlive = false;
 
@@ -198,7 +183,8 @@ export class Connection implements ITCPTransport {
     this.#protocol = protocol as HalfCloseable;
     this.#owner = owner;
     this.#tcpOptions = options.tcp ?? true;
-    this.#tls = options.tls ?? false;
+    this.#tls = options.tls ? "on" : "off";
+    this.#buffer = new WriteBuffer(conn, this.#onWriteEvent);
   }
 
   /** The protocol this transport serves. */
@@ -208,12 +194,17 @@ export class Connection implements ITCPTransport {
 
   /** Whether `loseConnection` (or `abortConnection`) has been called or the connection is gone. */
   get disconnecting(): boolean {
-    return this.#disconnecting || this.#closing;
+    return this.#state !== "open";
   }
 
   /** Whether the connection is closed. */
   get disconnected(): boolean {
-    return this.#closed;
+    return this.#state === "closed";
+  }
+
+  /** The socket is being (or has been) closed: nothing more is read or sent. */
+  get #closing(): boolean {
+    return this.#state === "aborting" || this.#state === "closed";
   }
 
   /**
@@ -242,8 +233,8 @@ export class Connection implements ITCPTransport {
 
   /** Whether the transport may read and deliver now. */
   #canRead(): boolean {
-    return !(this.#paused || this.#pausedForMax || this.#disconnecting ||
-      this.#closing || this.#tlsPending || this.#upgrading);
+    return !(this.#paused || this.#pausedForMax || this.#state !== "open" ||
+      this.#tls === "pending" || this.#tls === "upgrading");
   }
 
   /**
@@ -343,7 +334,9 @@ export class Connection implements ITCPTransport {
         this.#close(new Failure(e));
         return;
       }
-      if (this.#writeShut) this.#close(new Failure(new ConnectionDone()));
+      if (this.#buffer.state === "shut") {
+        this.#close(new Failure(new ConnectionDone()));
+      }
     } else {
       // Send what the protocol already wrote (it may be the answer the peer
       // waits for after half-closing), then close.
@@ -377,20 +370,7 @@ export class Connection implements ITCPTransport {
    * a reference to `data` until it is sent: do not modify it.
    */
   write(data: Data): void {
-    if (this.#closing || this.#writeClosed) return;
-    const bytes = toBytes(data);
-    if (bytes.length === 0) return;
-    this.#queued += bytes.length;
-    if (this.#tlsPending || this.#upgrading) {
-      this.#tlsQueue.push(bytes); // Sent over TLS once it is up.
-    } else if (this.#inFlight === undefined) {
-      // Nothing in flight: send now (as asyncio does); writes made while this
-      // one is in flight are joined into the next conn.write.
-      this.#send(bytes);
-    } else {
-      this.#queue.push(bytes);
-    }
-    if (this.#queued > this.#high) this.#aboveHigh();
+    this.#buffer.write(toBytes(data));
   }
 
   /** Queues each item in order. */
@@ -400,7 +380,7 @@ export class Connection implements ITCPTransport {
 
   /** Bytes written but not yet sent. */
   getWriteBufferSize(): number {
-    return this.#queued;
+    return this.#buffer.size;
   }
 
   /**
@@ -414,157 +394,34 @@ export class Connection implements ITCPTransport {
    * limit is negative
    */
   setWriteBufferLimits(limits: WriteBufferLimits): void {
-    const high = limits.high ?? this.#high;
-    const low = limits.low ?? Math.min(this.#low, high);
-    const max = limits.max ?? Math.max(this.#max, high);
-    if (!(low >= 0 && high >= low && max >= high)) {
-      throw new RangeError(
-        `Invalid write buffer limits "low=${low}, high=${high}, max=${max}": expected 0 <= low <= high <= max`,
-      );
-    }
-    const onMax = limits.onMax ?? this.#onMax;
-    if (onMax !== "pause" && onMax !== "abort") {
-      throw new RangeError(
-        `Invalid onMax "${onMax}": expected "pause" or "abort"`,
-      );
-    }
-    this.#high = high;
-    this.#low = low;
-    this.#max = max;
-    this.#onMax = onMax;
+    this.#buffer.setLimits(limits);
   }
 
-  /**
-   * The write pump, as callbacks rather than an async loop (one less promise
-   * and frame per write): one `conn.write` at a time, partial writes
-   * continued, queued writes joined.
-   */
-  #send(buf: Uint8Array): void {
-    this.#inFlight = buf;
-    this.#conn.write(buf).then(this.#onWritten, this.#onWriteFailed);
-  }
-
-  #onWritten = (n: number): void => {
-    if (this.#closing) return this.#writeDone();
-    const buf = this.#inFlight!;
-    this.#queued -= n;
-    if (
-      this.#queued <= this.#low && (this.#producerPaused || this.#pausedForMax)
-    ) this.#drained();
-    if (this.#closing) return this.#writeDone(); // A producer aborted.
-    if (n < buf.length) return this.#send(buf.subarray(n));
-    if (this.#queue.length > 0) return this.#send(this.#takeBatch());
-    this.#inFlight = undefined;
-    if (this.#tlsPending) return this.#upgrade();
-    this.#bufferEmpty();
-  };
-
-  #onWriteFailed = (e: unknown): void => {
-    if (this.#closing) return this.#writeDone();
-    this.#inFlight = undefined;
-    this.#close(new Failure(writeError(e)));
-  };
-
-  #writeDone(): void {
-    this.#inFlight = undefined;
-    const settled = this.#writeSettled;
-    this.#writeSettled = undefined;
-    settled?.();
-  }
-
-  /** The next buffer to write: small queued writes joined, a big one alone (no copy). */
-  #takeBatch(): Uint8Array {
-    const queue = this.#queue;
-    const first = queue[0];
-    if (queue.length === 1 || first.length >= COALESCE_ITEM) {
-      queue.shift();
-      return first;
-    }
-    let count = 0;
-    let size = 0;
-    while (
-      count < queue.length && queue[count].length < COALESCE_ITEM &&
-      size + queue[count].length <= COALESCE_LIMIT
-    ) size += queue[count++].length;
-    if (count <= 1) {
-      queue.shift();
-      return first;
-    }
-    const batch = new Uint8Array(size);
-    let at = 0;
-    for (let i = 0; i < count; i++) {
-      batch.set(queue[i], at);
-      at += queue[i].length;
-    }
-    queue.splice(0, count);
-    return batch;
-  }
-
-  #aboveHigh(): void {
-    if (this.#producer && this.#streaming && !this.#producerPaused) {
-      this.#producerPaused = true;
-      callProducer(() => (this.#producer as IPushProducer).pauseProducing());
-    }
-    if (this.#queued > this.#max && !this.#closing) {
-      if (this.#onMax === "abort") {
-        log.warn(
-          `Write buffer above its cap of ${this.#max} bytes: aborting the connection`,
-        );
-        this.abortConnection();
-      } else {
+  /** What the write buffer tells its owner. */
+  #onWriteEvent = (event: WriteBufferEvent, error?: unknown): void => {
+    switch (event) {
+      case "failed":
+        if (!this.#closing) this.#close(new Failure(writeError(error)));
+        return;
+      case "flushed":
+        // What loseConnection waits for (a half-close is the buffer's).
+        if (this.#state === "disconnecting") {
+          this.#close(new Failure(new ConnectionDone()));
+        }
+        return;
+      case "shut":
+        return this.#writeShut();
+      case "held":
+        return this.#upgrade();
+      case "pause":
         this.#pausedForMax = true;
-      }
+        return;
+      case "resume":
+        this.#pausedForMax = false;
+        return this.#resumeReading();
+      case "abort":
+        return this.abortConnection();
     }
-  }
-
-  #drained(): void {
-    if (this.#pausedForMax) {
-      this.#pausedForMax = false;
-      this.#resumeReading();
-    }
-    if (this.#producer && this.#streaming && this.#producerPaused) {
-      this.#producerPaused = false;
-      callProducer(() => (this.#producer as IPushProducer).resumeProducing());
-    }
-  }
-
-  /** Everything written has been sent. */
-  #bufferEmpty(): void {
-    if (this.#producer && !this.#streaming) {
-      // A pull producer is asked for more each time the buffer drains (also
-      // after loseConnection, as in Twisted: the close waits for it to
-      // unregister).
-      callProducer(() => this.#producer?.resumeProducing());
-      return;
-    }
-    this.#maybeFinish();
-  }
-
-  /**
-   * Schedules what `loseConnection` / `loseWriteConnection` asked for, once
-   * nothing is left to send and no producer is registered. From a microtask:
-   * writes made right after the call still go out, and `connectionLost` never
-   * runs inside the caller.
-   */
-  #maybeFinish(): void {
-    if (
-      this.#finishScheduled || !(this.#disconnecting || this.#writeClosing)
-    ) return;
-    this.#finishScheduled = true;
-    queueMicrotask(this.#finish);
-  }
-
-  #finish = (): void => {
-    this.#finishScheduled = false;
-    if (
-      this.#closing || this.#inFlight !== undefined || this.#queue.length > 0 ||
-      this.#tlsPending || this.#upgrading || this.#tlsQueue.length > 0
-    ) return; // The pump calls back when the buffer is empty.
-    // A closeWrite in progress decides when it settles.
-    if (this.#writeClosed) return;
-    if (this.#producer) return; // unregisterProducer calls back.
-    if (this.#disconnecting) this.#close(new Failure(new ConnectionDone()));
-    else if (this.#writeClosing) this.#finishWriteClose();
   };
 
   // -- producers -------------------------------------------------------------
@@ -583,33 +440,12 @@ export class Connection implements ITCPTransport {
     producer: IPushProducer | IPullProducer,
     streaming: boolean,
   ): void {
-    if (this.#producer) {
-      throw new Error(
-        `Cannot register producer ${producer}: producer ${this.#producer} is already registered`,
-      );
-    }
-    if (this.#closing) {
-      callProducer(() => producer.stopProducing());
-      return;
-    }
-    this.#producer = producer;
-    this.#streaming = streaming;
-    this.#producerPaused = false;
-    if (streaming) {
-      if (this.#queued > this.#high) this.#aboveHigh();
-    } else if (this.#inFlight === undefined && this.#queue.length === 0) {
-      callProducer(() => producer.resumeProducing());
-    }
+    this.#buffer.registerProducer(producer, streaming);
   }
 
   /** Unregisters the producer; a pending `loseConnection` can then complete. */
   unregisterProducer(): void {
-    if (!this.#producer) return;
-    this.#producer = undefined;
-    this.#producerPaused = false;
-    if (this.#inFlight === undefined && this.#queue.length === 0) {
-      this.#maybeFinish();
-    }
+    this.#buffer.unregisterProducer();
   }
 
   // -- closing ---------------------------------------------------------------
@@ -633,25 +469,17 @@ export class Connection implements ITCPTransport {
 
   #loseConnection(stopProducer: boolean): void {
     if (this.#closing) return;
-    if (stopProducer && this.#producer) {
-      const producer = this.#producer;
-      this.#producer = undefined;
-      this.#producerPaused = false;
-      callProducer(() => producer.stopProducing());
+    if (stopProducer) {
+      this.#buffer.stopProducer();
       if (this.#closing) return; // The producer aborted the connection.
     }
-    if (this.#writeShut) {
+    if (this.#buffer.state === "shut") {
       // Nothing more can be sent: close now, as Twisted does.
-      this.#disconnecting = true;
       this.#close(new Failure(new ConnectionDone()));
       return;
     }
-    if (this.#disconnecting) {
-      if (stopProducer && this.#inFlight === undefined) this.#maybeFinish();
-      return;
-    }
-    this.#disconnecting = true;
-    if (this.#inFlight === undefined) this.#maybeFinish();
+    this.#state = "disconnecting";
+    this.#buffer.notifyWhenFlushed();
   }
 
   /**
@@ -661,11 +489,8 @@ export class Connection implements ITCPTransport {
    */
   abortConnection(reason: Error = new ConnectionAborted()): void {
     if (this.#closing) return;
-    this.#disconnecting = true;
-    this.#queue = [];
-    this.#tlsQueue = [];
-    this.#queued = 0;
-    this.#closing = true;
+    this.#state = "aborting";
+    this.#buffer.stop();
     queueMicrotask(() => this.#close(new Failure(reason)));
   }
 
@@ -677,36 +502,30 @@ export class Connection implements ITCPTransport {
    * write half is closed are dropped.
    */
   loseWriteConnection(): void {
-    if (this.#writeClosing || this.#disconnecting || this.#closing) return;
-    this.#writeClosing = true;
-    if (this.#inFlight === undefined) this.#maybeFinish();
+    if (this.#state !== "open") return;
+    this.#buffer.end();
   }
 
-  #finishWriteClose(): void {
-    this.#writeClosed = true;
-    this.#conn.closeWrite().then(() => {
-      this.#writeShut = true;
-      if (this.#closing) return;
-      const p = this.#protocol;
-      if (typeof p.writeConnectionLost === "function") {
-        try {
-          watchResult(
-            p.writeConnectionLost(),
-            "Unhandled error in writeConnectionLost",
-            this.#failWith,
-          );
-        } catch (e) {
-          log.err(e, "Unhandled error in writeConnectionLost");
-          this.#close(new Failure(e));
-          return;
-        }
+  /** The write half is closed (`conn.closeWrite()` done). */
+  #writeShut(): void {
+    if (this.#closing) return;
+    const p = this.#protocol;
+    if (typeof p.writeConnectionLost === "function") {
+      try {
+        watchResult(
+          p.writeConnectionLost(),
+          "Unhandled error in writeConnectionLost",
+          this.#failWith,
+        );
+      } catch (e) {
+        log.err(e, "Unhandled error in writeConnectionLost");
+        this.#close(new Failure(e));
+        return;
       }
-      if (this.#readClosed || this.#disconnecting) {
-        this.#close(new Failure(new ConnectionDone()));
-      }
-    }, (e) => {
-      if (!this.#closing) this.#close(new Failure(writeError(e)));
-    });
+    }
+    if (this.#readClosed || this.#state === "disconnecting") {
+      this.#close(new Failure(new ConnectionDone()));
+    }
   }
 
   /**
@@ -714,19 +533,15 @@ export class Connection implements ITCPTransport {
    * tells the protocol (once) and the owner.
    */
   #close(reason: Failure): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#closing = true;
-    this.#disconnecting = true;
+    if (this.#state === "closed") return;
+    this.#state = "closed";
     this.#held = undefined;
     try {
       this.#conn.close();
     } catch {
       // Already closed by Deno (e.g. after a reset): nothing left to release.
     }
-    const writeDone = this.#inFlight === undefined
-      ? undefined
-      : new Promise<void>((resolve) => (this.#writeSettled = resolve));
+    const writeDone = this.#buffer.stop();
     const readDone = this.#reading
       ? new Promise<void>((resolve) => (this.#readSettled = resolve))
       : undefined;
@@ -734,9 +549,7 @@ export class Connection implements ITCPTransport {
   }
 
   #lost(reason: Failure): void {
-    const producer = this.#producer;
-    this.#producer = undefined;
-    if (producer) callProducer(() => producer.stopProducing());
+    this.#buffer.stopProducer();
     const p = this.#protocol as HalfCloseable & { connected?: boolean };
     if ("connected" in p) p.connected = false;
     try {
@@ -775,10 +588,10 @@ export class Connection implements ITCPTransport {
    * is already on
    */
   startTLS(options: TLSClientOptions | TLSServerOptions): void {
-    if (this.#closing || this.#disconnecting) {
+    if (this.#state !== "open") {
       throw new Error("Cannot start TLS on a connection that is closing");
     }
-    if (this.#tlsPending || this.#upgrading || this.#tls) {
+    if (this.#tls !== "off") {
       throw new Error("TLS is already started on this connection");
     }
     if (this.#reading) {
@@ -786,8 +599,10 @@ export class Connection implements ITCPTransport {
         "startTLS() must be called from connectionMade or dataReceived: Deno cannot upgrade a connection while a read is pending",
       );
     }
-    this.#tlsPending = options;
-    if (this.#inFlight === undefined) this.#upgrade();
+    this.#tlsOptions = options;
+    this.#tls = "pending";
+    // "held" (at once if nothing is being sent) starts the handshake.
+    this.#buffer.hold();
   }
 
   /** The ALPN protocol negotiated over TLS, or `null`. */
@@ -796,9 +611,9 @@ export class Connection implements ITCPTransport {
   }
 
   #upgrade(): void {
-    const options = this.#tlsPending!;
-    this.#tlsPending = undefined;
-    this.#upgrading = true;
+    const options = this.#tlsOptions!;
+    this.#tlsOptions = undefined;
+    this.#tls = "upgrading";
     // The addresses stay those of the plain connection.
     this.getHost();
     const peer = this.getPeer() as { host?: string };
@@ -806,7 +621,6 @@ export class Connection implements ITCPTransport {
       ? upgradeServer(this.#conn, options)
       : upgradeClient(this.#conn, peer.host ?? "localhost", options);
     upgrading.then((tls) => {
-      this.#upgrading = false;
       if (this.#closing) {
         try {
           tls.close();
@@ -817,18 +631,12 @@ export class Connection implements ITCPTransport {
       }
       this.#conn = tls;
       this.#tcpOptions = false;
-      this.#tls = true;
-      const waiting = this.#tlsQueue;
-      this.#tlsQueue = [];
-      if (waiting.length > 0) {
-        this.#queue.push(...waiting);
-        this.#send(this.#takeBatch());
-      } else {
-        this.#maybeFinish(); // A loseConnection made during the handshake.
-      }
+      this.#tls = "on";
+      // Sends what was written during the handshake, or completes a
+      // loseConnection made meanwhile.
+      this.#buffer.release(tls);
       this.#resumeReading();
     }, (e) => {
-      this.#upgrading = false;
       if (!this.#closing) {
         this.#close(
           new Failure(
@@ -883,14 +691,6 @@ export class Connection implements ITCPTransport {
   /** A readable form for logs. */
   toString(): string {
     return `<Connection ${this.getHost()} -> ${this.getPeer()}>`;
-  }
-}
-
-function callProducer(f: () => void): void {
-  try {
-    f();
-  } catch (e) {
-    log.err(e, "Unhandled error in a producer");
   }
 }
 

@@ -30,6 +30,7 @@ import {
   type ResourceKind,
   type ResourceRegistry,
 } from "./_registry.ts";
+import { WriteBuffer, type WriteBufferEvent } from "./_write_buffer.ts";
 
 /**
  * A process ended normally, with exit code 0.
@@ -195,13 +196,12 @@ export interface SpawnProcessOptions {
   usePTY?: false;
 }
 
-const HIGH = 64 * 1024;
-const LOW = 16 * 1024;
-
 /**
  * A running child process: write to its stdin, signal it, close its pipes.
- * Writes are queued and flow-controlled: a registered streaming producer is
- * paused while more than 64 KiB wait to be written.
+ * Writes to stdin go through the same write buffer as a connection's: queued,
+ * joined, and flow-controlled (a registered streaming producer is paused
+ * while more than 64 KiB wait to be written, and resumed at 16 KiB; what a
+ * producer throws is logged).
  *
  * @example
  * ```ts
@@ -228,14 +228,11 @@ export class ProcessTransport {
   readonly pid: number;
   #child: Deno.ChildProcess;
   #protocol: ProcessProtocol;
-  #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
-  #queue: Uint8Array[] = [];
-  #queued = 0;
-  #writing = false;
-  #stdinClosing = false;
-  #producer: IPushProducer | IPullProducer | undefined;
-  #streaming = false;
-  #producerPaused = false;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** stdin's queue, pump and producer. */
+  #stdin: WriteBuffer;
+  /** Whether `childConnectionLost(0)` has been called (or is on its way). */
+  #stdinLost = false;
   #exited = false;
   #status: Deno.CommandStatus | undefined;
   /** stdout and stderr, until they reach their end. */
@@ -262,7 +259,12 @@ export class ProcessTransport {
     this.#protocol = protocol;
     this.#reactor = reactor;
     this.pid = child.pid;
-    this.#writer = child.stdin.getWriter();
+    const writer = child.stdin.getWriter();
+    this.#writer = writer;
+    this.#stdin = new WriteBuffer({
+      write: (bytes) => writer.write(bytes),
+      closeWrite: () => writer.close(),
+    }, this.#onStdinEvent);
   }
 
   /** Connects the protocol and starts reading the child's output. */
@@ -287,9 +289,7 @@ export class ProcessTransport {
       this.#exited = true;
       this.#status = status;
       // The child is gone: its stdin is closed too.
-      this.#queue = [];
-      this.#queued = 0;
-      if (!this.#writing) this.#finishStdin();
+      this.#loseStdin();
       this.#call(
         () => this.#protocol.processExited(this.#reason()),
         "processExited",
@@ -328,9 +328,7 @@ export class ProcessTransport {
     if (this.#ended || !this.#exited || this.#openPipes > 0) return;
     this.#ended = true;
     this.#release();
-    const producer = this.#producer;
-    this.#producer = undefined;
-    if (producer) this.#call(() => producer.stopProducing(), "stopProducing");
+    this.#stdin.stopProducer();
     this.#call(
       () => this.#protocol.processEnded(this.#reason()),
       "processEnded",
@@ -368,21 +366,13 @@ export class ProcessTransport {
     }
   }
 
-  /** Writes to the child's stdin (a string as UTF-8); dropped once stdin is closed. */
+  /**
+   * Writes to the child's stdin (a string as UTF-8). As in Twisted, writes
+   * made after `closeStdin` are still sent until stdin is actually closed;
+   * after that, or once the child has exited, they are dropped.
+   */
   write(data: Data): void {
-    if (this.#stdinClosing || !this.#writer) return;
-    const bytes = toBytes(data);
-    if (bytes.length === 0) return;
-    this.#queue.push(bytes);
-    this.#queued += bytes.length;
-    if (
-      this.#producer && this.#streaming && !this.#producerPaused &&
-      this.#queued > HIGH
-    ) {
-      this.#producerPaused = true;
-      (this.#producer as IPushProducer).pauseProducing();
-    }
-    if (!this.#writing) this.#pump();
+    this.#stdin.write(toBytes(data));
   }
 
   /** Writes each item in order. */
@@ -392,76 +382,57 @@ export class ProcessTransport {
 
   /** Bytes written to stdin but not yet taken by the child. */
   getWriteBufferSize(): number {
-    return this.#queued;
+    return this.#stdin.size;
   }
 
-  async #pump(): Promise<void> {
-    const writer = this.#writer;
-    if (!writer) return;
-    this.#writing = true;
-    try {
-      while (this.#queue.length > 0) {
-        const chunk = this.#queue.shift()!;
-        await writer.write(chunk);
-        this.#queued -= chunk.length;
-        if (this.#producerPaused && this.#queued <= LOW) {
-          this.#producerPaused = false;
-          (this.#producer as IPushProducer).resumeProducing();
-        }
-        if (
-          this.#queue.length === 0 && this.#producer && !this.#streaming &&
-          !this.#stdinClosing
-        ) {
-          this.#producer.resumeProducing();
-        }
-      }
-    } catch {
-      // The child closed its stdin (it exited, or does not read it).
-      this.#queue = [];
-      this.#queued = 0;
-      this.#finishStdin();
-      return;
-    } finally {
-      this.#writing = false;
-    }
-    if (this.#stdinClosing) this.#finishStdin();
-  }
-
-  /** Registers a producer for stdin, paused while the write queue is full. */
+  /**
+   * Registers a producer for stdin: a streaming one is paused while the
+   * write buffer is above 64 KiB, a pull one is asked for more each time it
+   * empties. A producer registered once stdin is gone is stopped at once.
+   *
+   * @throws {Error} if a producer is already registered
+   */
   registerProducer(
     producer: IPushProducer | IPullProducer,
     streaming: boolean,
   ): void {
-    if (this.#producer) throw new Error("A producer is already registered");
-    this.#producer = producer;
-    this.#streaming = streaming;
-    if (!streaming && this.#queue.length === 0) producer.resumeProducing();
+    this.#stdin.registerProducer(producer, streaming);
   }
 
-  /** Unregisters the producer. */
+  /** Unregisters the producer; a pending `closeStdin` can then complete. */
   unregisterProducer(): void {
-    this.#producer = undefined;
-    this.#producerPaused = false;
+    this.#stdin.unregisterProducer();
   }
 
-  /** Closes the child's stdin once what was written has been sent. */
+  /**
+   * Closes the child's stdin once what was written has been sent and no
+   * producer is registered (as Twisted's `loseConnection` on a pipe);
+   * `childConnectionLost(0)` follows.
+   */
   closeStdin(): void {
-    if (this.#stdinClosing) return;
-    this.#stdinClosing = true;
-    if (!this.#writing) this.#finishStdin();
+    this.#stdin.end();
   }
 
-  #finishStdin(): void {
-    const writer = this.#writer;
-    if (!writer) return;
-    this.#writer = undefined;
-    this.#stdinClosing = true;
-    writer.close().catch(() => {}).finally(() => {
-      this.#call(
-        () => this.#protocol.childConnectionLost(0),
-        "childConnectionLost",
-      );
-    });
+  /** What stdin's write buffer tells its owner. */
+  #onStdinEvent = (event: WriteBufferEvent): void => {
+    // A failed write means the child closed its stdin (it exited, or does
+    // not read it): not an error, stdin is just gone.
+    if (event === "failed" || event === "shut") this.#loseStdin();
+  };
+
+  /** stdin is gone (closed, broken, or the child exited): tell the protocol, once. */
+  #loseStdin(): void {
+    if (this.#stdinLost) return;
+    this.#stdinLost = true;
+    const closed = this.#stdin.state === "shut";
+    this.#stdin.stop();
+    (closed ? Promise.resolve() : this.#writer.close()).catch(() => {})
+      .finally(() => {
+        this.#call(
+          () => this.#protocol.childConnectionLost(0),
+          "childConnectionLost",
+        );
+      });
   }
 
   /** Lets this process exit without waiting for the child (it keeps running). */
@@ -601,6 +572,7 @@ function notFound(
   ) {
     Object.defineProperty(stub, m, { value: () => {} });
   }
+  Object.defineProperty(stub, "getWriteBufferSize", { value: () => 0 });
   Object.defineProperty(stub, "registerProducer", { value: () => {} });
   Object.defineProperty(stub, "signalProcess", {
     value: () => {

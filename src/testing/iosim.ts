@@ -21,6 +21,7 @@ import {
   ConnectionDone,
   ConnectionLost,
 } from "../internet/error.ts";
+import { FlowControl } from "../internet/_flow_control.ts";
 
 const encoder = new TextEncoder();
 
@@ -84,17 +85,12 @@ export class FakeTransport implements ITCPTransport {
   writeDisconnected = false;
   /** The state this transport is in as a producer: `"paused"` holds the peer's bytes back. */
   producerState: "producing" | "paused" | "stopped" = "producing";
-  /** The registered producer, if any. */
-  producer: IPushProducer | IPullProducer | undefined;
-  /** Whether the registered producer is a streaming one. */
-  streaming: boolean | undefined;
   /** What `getHost()` returns. */
   hostAddress: IAddress;
   /** What `getPeer()` returns. */
   peerAddress: IAddress;
-  #producerPaused = false;
-  #high = 65_536;
-  #low = 16_384;
+  /** The producer and the water marks, as a real transport's. */
+  #flow = new FlowControl();
   #noDelay = false;
   #keepAlive = false;
 
@@ -112,6 +108,16 @@ export class FakeTransport implements ITCPTransport {
       new IPv4Address("TCP", "127.0.0.1", isServer ? 54321 : 80);
   }
 
+  /** The registered producer, if any. */
+  get producer(): IPushProducer | IPullProducer | undefined {
+    return this.#flow.producer;
+  }
+
+  /** Whether the registered producer is a streaming one (`undefined` without one). */
+  get streaming(): boolean | undefined {
+    return this.#flow.producer ? this.#flow.streaming : undefined;
+  }
+
   /** Bytes written and not yet delivered. */
   get pendingBytes(): number {
     return this.outgoing.reduce((n, c) => n + c.length, 0);
@@ -127,13 +133,7 @@ export class FakeTransport implements ITCPTransport {
       : data.slice();
     if (bytes.length === 0) return;
     this.outgoing.push(bytes);
-    if (
-      this.producer && this.streaming && !this.#producerPaused &&
-      this.pendingBytes > this.#high
-    ) {
-      this.#producerPaused = true;
-      (this.producer as IPushProducer).pauseProducing();
-    }
+    if (this.producer && this.streaming) this.#flow.grew(this.pendingBytes);
   }
 
   /** Queues each item. */
@@ -170,7 +170,7 @@ export class FakeTransport implements ITCPTransport {
 
   /**
    * Registers a producer, paused and resumed by the pump like a real
-   * transport's.
+   * transport's (what it throws is logged, as a real transport does).
    *
    * @throws {Error} if one is registered already
    */
@@ -178,17 +178,12 @@ export class FakeTransport implements ITCPTransport {
     producer: IPushProducer | IPullProducer,
     streaming: boolean,
   ): void {
-    if (this.producer) throw new Error("Cannot register two producers");
-    this.producer = producer;
-    this.streaming = streaming;
-    this.#producerPaused = false;
+    this.#flow.registerProducer(producer, streaming, this.pendingBytes);
   }
 
   /** Unregisters the producer. */
   unregisterProducer(): void {
-    this.producer = undefined;
-    this.streaming = undefined;
-    this.#producerPaused = false;
+    this.#flow.unregisterProducer();
   }
 
   /** Stops delivering data to this side's protocol (`producerState` becomes `"paused"`). */
@@ -210,13 +205,9 @@ export class FakeTransport implements ITCPTransport {
   /** Called by the pump when what was queued has been delivered. */
   drained(): void {
     if (!this.producer || this.disconnected) return;
-    if (this.streaming) {
-      if (this.#producerPaused && this.pendingBytes <= this.#low) {
-        this.#producerPaused = false;
-        (this.producer as IPushProducer).resumeProducing();
-      }
-    } else if (this.pendingBytes === 0 && !this.disconnecting) {
-      this.producer.resumeProducing();
+    if (this.streaming) this.#flow.shrank(this.pendingBytes);
+    else if (this.pendingBytes === 0 && !this.disconnecting) {
+      this.#flow.pullProducer();
     }
   }
 
@@ -225,10 +216,14 @@ export class FakeTransport implements ITCPTransport {
     return this.pendingBytes;
   }
 
-  /** Sets the water marks used for streaming producers. */
+  /**
+   * Sets the water marks used for streaming producers (a cap is accepted and
+   * ignored).
+   *
+   * @throws {RangeError} for limits a real transport refuses
+   */
   setWriteBufferLimits(limits: WriteBufferLimits): void {
-    this.#high = limits.high ?? this.#high;
-    this.#low = limits.low ?? Math.min(this.#low, this.#high);
+    this.#flow.setLimits(limits);
   }
 
   /** The recorded no-delay option. */
@@ -455,7 +450,7 @@ export class IOPump {
     if (io.disconnected) return;
     io.disconnected = true;
     const producer = io.producer;
-    io.producer = undefined;
+    io.unregisterProducer();
     producer?.stopProducing();
     const p = io.protocol as IProtocol & { connected?: boolean };
     if ("connected" in p) p.connected = false;

@@ -20,6 +20,7 @@ import {
 } from "../../src/internet/utils.ts";
 import type { Failure } from "../../src/internet/failure.ts";
 import type { IPushProducer } from "../../src/internet/interfaces.ts";
+import { log } from "../../src/logger.ts";
 import { decode, DENO, denoFlags, withTimeout } from "../_helpers.ts";
 
 const reactor = new Reactor();
@@ -152,6 +153,56 @@ Deno.test("spawnProcess: 16 MiB stdin to stdout through cat, with a streaming pr
   assert((await ended(p)).check(ProcessDone));
   assertEquals(p.received, TOTAL);
   assertLessOrEqual(p.maxQueued, 64 * 1024 + CHUNK);
+});
+
+Deno.test("spawnProcess: an exception thrown by a producer is logged, as a connection's is, and stdin stays open", async () => {
+  using logs = log.capture();
+  const p = new Recorder();
+  const transport = reactor.spawnProcess(p, "cat", ["cat"]);
+  const secondPull = Promise.withResolvers<void>();
+  let pulls = 0;
+  transport.registerProducer({
+    resumeProducing(): void {
+      if (++pulls === 1) return transport.write("first ");
+      secondPull.resolve();
+      throw new URIError("a bug in the producer");
+    },
+    stopProducing(): void {},
+  }, false);
+  await withTimeout(secondPull.promise, 20_000, "the second pull");
+  transport.unregisterProducer();
+  transport.write("second");
+  transport.closeStdin();
+  assert((await ended(p)).check(ProcessDone));
+  assertEquals(p.out, "first second", "stdin was not taken as closed");
+  assertEquals(logs.flushErrors(URIError).length, 1);
+});
+
+Deno.test("spawnProcess: as in Twisted, writes made right after closeStdin are still sent, and stdin closes once a producer unregisters", async () => {
+  class Echoed extends Recorder {
+    readonly echoed = Promise.withResolvers<void>();
+    override outReceived(d: Uint8Array): void {
+      super.outReceived(d);
+      if (this.out === "before after") this.echoed.resolve();
+    }
+  }
+  const p = new Echoed();
+  const transport = reactor.spawnProcess(p, "cat", ["cat"]);
+  const stops: string[] = [];
+  transport.registerProducer({
+    pauseProducing(): void {},
+    resumeProducing(): void {},
+    stopProducing: () => stops.push("stop"),
+  }, true);
+  transport.write("before ");
+  transport.closeStdin();
+  transport.write("after");
+  await withTimeout(p.echoed.promise, 20_000, "the echo");
+  assertEquals(p.events, ["connectionMade"], "stdin is still open");
+  transport.unregisterProducer();
+  assert((await ended(p)).check(ProcessDone));
+  assert(p.events.includes("inConnectionLost"));
+  assertEquals(stops, [], "an unregistered producer is not stopped");
 });
 
 Deno.test("spawnProcess: the environment and working directory are the ones given", async () => {

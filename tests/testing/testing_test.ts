@@ -43,6 +43,7 @@ import type {
   IReactorTCP,
   IReactorTime,
 } from "../../src/internet/interfaces.ts";
+import { log } from "../../src/logger.ts";
 import { decode, encode } from "../_helpers.ts";
 
 class Echo extends Protocol {
@@ -435,6 +436,35 @@ Deno.test("iosim: a streaming producer is paused above the high-water mark and r
   server.transport.loseConnection();
   pump.flush();
   assertEquals(events, ["pause", "resume", "stop"]);
+});
+
+Deno.test("iosim: FakeTransport follows a real transport's flow-control rule: exact marks, checked limits, producer errors logged", () => {
+  using logs = log.capture();
+  const { server, pump } = connectedServerAndClient(
+    AccumulatingProtocol,
+    AccumulatingProtocol,
+  );
+  const t = server.transport;
+  assertThrows(() => t.setWriteBufferLimits({ high: 5, low: 10 }), RangeError);
+  t.setWriteBufferLimits({ high: 10, low: 4 });
+  const events: string[] = [];
+  t.registerProducer({
+    pauseProducing: () => {
+      events.push("pause");
+      throw new URIError("pause");
+    },
+    resumeProducing: () => events.push("resume"),
+    stopProducing: () => {},
+  }, true);
+  t.write(new Uint8Array(10)); // at the mark
+  assertEquals(events, []);
+  t.write(new Uint8Array(1)); // strictly above: paused, and the throw is logged
+  t.write(new Uint8Array(1));
+  assertEquals(events, ["pause"]);
+  assertEquals(logs.flushErrors(URIError).length, 1);
+  pump.pump();
+  assertEquals(events, ["pause", "resume"]);
+  t.unregisterProducer();
 });
 
 Deno.test("iosim: half-close reaches a half-closeable peer as readConnectionLost", () => {
