@@ -7,7 +7,7 @@
 import type { IDelayedCall } from "./interfaces.ts";
 import { Deferred } from "./defer.ts";
 import { Failure } from "./failure.ts";
-import { reactor } from "./reactor.ts";
+import { defaultClock } from "./_default_reactor.ts";
 
 /**
  * The base of the reasons a cooperative task ends with.
@@ -282,7 +282,7 @@ export class Cooperator {
   constructor(options: CooperatorOptions = {}) {
     this.#predicateFactory = options.terminationPredicateFactory ?? timeSlice;
     this.#scheduler = options.scheduler ??
-      ((tick) => reactor.callLater(0, tick));
+      ((tick) => defaultClock().callLater(0, tick));
     this.#started = options.started ?? true;
   }
 
