@@ -30,7 +30,7 @@ import {
   Protocol,
   ServerFactory,
 } from "../../src/internet/protocol.ts";
-import { Reactor } from "../../src/internet/reactor.ts";
+import { Reactor, reactor } from "../../src/internet/reactor.ts";
 import { IPv4Address } from "../../src/internet/address.ts";
 import { Clock } from "../../src/internet/_clock.ts";
 import { ConnectionDone } from "../../src/internet/error.ts";
@@ -1056,6 +1056,34 @@ Deno.test("TimeoutMixin: the default timeoutConnection loses the connection; con
   q.clock = clock;
   q.makeConnection(new StringTransport());
   q.connectionLost();
+  assertEquals(clock.calls, []);
+});
+
+Deno.test("TimeoutMixin moves a running countdown to a clock set after makeConnection", () => {
+  class Idle extends TimeoutMixin(Protocol) {
+    override timeOut: number | null = 10;
+    override connectionMade(): void {
+      this.setTimeout(this.timeOut); // armed before the test sets its clock
+    }
+    override dataReceived(_data: Uint8Array): void {
+      this.resetTimeout();
+    }
+  }
+  const before = reactor.getDelayedCalls().length;
+  const p = new Idle();
+  const transport = new StringTransport();
+  p.makeConnection(transport);
+  const clock = new Clock();
+  p.clock = clock;
+  assertStrictEquals(p.clock, clock);
+  assertEquals(reactor.getDelayedCalls().length, before); // nothing left behind
+  assertEquals(clock.calls.length, 1);
+  clock.advance(9);
+  p.dataReceived(encode("x"));
+  clock.advance(9);
+  assertFalse(transport.disconnecting);
+  clock.advance(1);
+  assert(transport.disconnecting);
   assertEquals(clock.calls, []);
 });
 
