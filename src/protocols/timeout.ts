@@ -189,7 +189,9 @@ export type TimeoutMixinConstructor = new (
  * The protocol gets `setTimeout(seconds | null)` (which returns the previous
  * period), `resetTimeout()`, the overridable `timeoutConnection()` (by
  * default `transport.loseConnection()`), `timeOut`, and an injectable
- * `clock` (or override `callLater`) so tests drive it with a `Clock`.
+ * `clock` (or override `callLater`) so tests drive it with a `Clock`; the
+ * clock may be set at any time, even after `makeConnection`: a running
+ * countdown moves to it.
  *
  * Why a mixin: a protocol times out its own connection by calling these
  * methods on itself and overriding `timeoutConnection`, which is what a
