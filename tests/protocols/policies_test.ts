@@ -1087,6 +1087,21 @@ Deno.test("TimeoutMixin moves a running countdown to a clock set after makeConne
   assertEquals(clock.calls, []);
 });
 
+Deno.test("TimeoutMixin: a countdown moved to another clock keeps the time it had left", () => {
+  const first = new Clock();
+  const p = new TimeoutTester(first);
+  p.setTimeout(10);
+  first.advance(4);
+  const second = new Clock();
+  p.clock = second;
+  assertEquals(first.calls, []);
+  assertEquals(second.getDelayedCalls().map((c) => c.getTime()), [6]);
+  second.advance(5.9);
+  assertFalse(p.timedOut);
+  second.advance(0.1);
+  assert(p.timedOut);
+});
+
 Deno.test("TimeoutMixin keeps a clock the base class set, and callLater can be overridden", () => {
   const clock = new Clock();
   class Clocked extends Protocol {
@@ -1097,6 +1112,23 @@ Deno.test("TimeoutMixin keeps a clock the base class set, and callLater can be o
   timed.setTimeout(1);
   assertEquals(clock.calls.length, 1);
   timed.setTimeout(null);
+
+  // Assigned in the base constructor, before the mixin's own state exists.
+  class Assigning extends Protocol {
+    declare clock: Clock;
+    constructor() {
+      super();
+      this.clock = clock;
+    }
+  }
+  const assigned = new (TimeoutMixin(Assigning))();
+  assertStrictEquals(assigned.clock, clock);
+  assertFalse(Object.hasOwn(assigned, "clock")); // the accessor is in charge
+  assigned.setTimeout(1);
+  assertEquals(clock.calls.length, 1);
+  assigned.clock = new Clock(); // moves the countdown
+  assertEquals(clock.calls, []);
+  assigned.setTimeout(null);
 
   const periods: number[] = [];
   class Hooked extends TimeoutMixin(Protocol) {
