@@ -4,10 +4,10 @@
  *
  * @module
  */
-import type { IDelayedCall } from "./interfaces.ts";
+import type { IDelayedCall, IReactorTime } from "./interfaces.ts";
 import { Deferred } from "./defer.ts";
 import { Failure } from "./failure.ts";
-import { reactor } from "./reactor.ts";
+import { defaultClock } from "./_default_reactor.ts";
 
 /**
  * The base of the reasons a cooperative task ends with.
@@ -233,8 +233,16 @@ export interface CooperatorOptions {
    * time. @default {a 10 ms time slice}
    */
   terminationPredicateFactory?: () => () => boolean;
-  /** Schedules a tick. @default {reactor.callLater(0, tick)} */
+  /**
+   * Schedules a tick (Twisted's hook). @default {clock.callLater(0, tick)}
+   */
   scheduler?: (tick: () => void) => Pick<IDelayedCall, "cancel">;
+  /**
+   * The clock ticks are scheduled on, when no `scheduler` is given.
+   *
+   * @default {the shared reactor, looked up when first needed}
+   */
+  clock?: IReactorTime;
   /** Whether it starts running at once. @default {true} */
   started?: boolean;
 }
@@ -267,6 +275,26 @@ function timeSlice(): () => boolean {
  * while (ticks.length) ticks.shift()!();
  * assertEquals(order, ["a0", "b0", "a1", "b1"]);
  * ```
+ *
+ * @example Ticks on a test Clock
+ * ```ts
+ * import { Clock, Cooperator } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const clock = new Clock();
+ * const coop = new Cooperator({ clock, terminationPredicateFactory: () => () => true });
+ * let steps = 0;
+ * function* job() {
+ *   while (steps < 2) yield steps++;
+ * }
+ * const done = coop.coiterate(job());
+ * assertEquals(clock.getDelayedCalls().length, 1); // the first tick
+ * clock.advance(0);
+ * clock.advance(0);
+ * clock.advance(0);
+ * await done;
+ * assertEquals(steps, 2);
+ * ```
  */
 export class Cooperator {
   #tasks: CooperativeTask[] = [];
@@ -281,8 +309,9 @@ export class Cooperator {
   /** Creates a cooperator. */
   constructor(options: CooperatorOptions = {}) {
     this.#predicateFactory = options.terminationPredicateFactory ?? timeSlice;
+    const clock = options.clock;
     this.#scheduler = options.scheduler ??
-      ((tick) => reactor.callLater(0, tick));
+      ((tick) => (clock ?? defaultClock()).callLater(0, tick));
     this.#started = options.started ?? true;
   }
 

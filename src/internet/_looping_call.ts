@@ -6,7 +6,7 @@
 import type { IDelayedCall, IReactorTime } from "./interfaces.ts";
 import { Deferred, maybeDeferred } from "./defer.ts";
 import type { Failure } from "./failure.ts";
-import { reactor } from "./reactor.ts";
+import { defaultClock } from "./_default_reactor.ts";
 
 /**
  * Calls a function every `interval` seconds, on a grid that starts when it is
@@ -32,8 +32,6 @@ import { reactor } from "./reactor.ts";
  * ```
  */
 export class LoopingCall<A extends unknown[] = unknown[]> {
-  /** The clock that schedules the calls (default: the shared `reactor`). */
-  clock: IReactorTime = reactor;
   /** Whether it has been started and not stopped. */
   running = false;
   /** Seconds between calls, once started. */
@@ -48,11 +46,20 @@ export class LoopingCall<A extends unknown[] = unknown[]> {
   #runAtStart = true;
   #deferred: Deferred<LoopingCall<A>> | undefined;
   #realLastTime: number | undefined;
+  #clock: IReactorTime | undefined;
 
   /** Creates a looping call of `f(...args)`; `start` starts it. */
   constructor(f: (...args: A) => unknown, ...args: A) {
     this.f = f;
     this.args = args;
+  }
+
+  /** The clock that schedules the calls (unset: the shared `reactor`, looked up when first needed). */
+  get clock(): IReactorTime {
+    return this.#clock ?? defaultClock();
+  }
+  set clock(clock: IReactorTime) {
+    this.#clock = clock;
   }
 
   /**

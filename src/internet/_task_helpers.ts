@@ -6,7 +6,7 @@
 import type { IReactorTime } from "./interfaces.ts";
 import { CancelledError, Deferred, maybeDeferred } from "./defer.ts";
 import type { Failure } from "./failure.ts";
-import { type Reactor, reactor as defaultReactor } from "./reactor.ts";
+import type { Reactor } from "./reactor.ts";
 import { log } from "../logger.ts";
 
 /**
@@ -82,7 +82,10 @@ export async function react<A extends unknown[]>(
   const options: ReactOptions = "run" in reactorOrOptions
     ? { reactor: reactorOrOptions }
     : reactorOrOptions;
-  const reactor = options.reactor ?? defaultReactor;
+  // Imported here, as Twisted's react does: running the shared reactor is
+  // this function's job, and importing it at the top would load every
+  // transport into programs that only use deferLater or LoopingCall.
+  const reactor = options.reactor ?? (await import("./reactor.ts")).reactor;
   const exit = options.exit ?? ((code: number) => Deno.exit(code));
   let code = 0;
   reactor.callWhenRunning(() => {

@@ -6,8 +6,19 @@
  *
  * @module
  */
-import { Duplex } from "node:stream";
-import { createSecureContext, TLSSocket } from "node:tls";
+import type { Duplex } from "node:stream";
+import type { TLSSocket } from "node:tls";
+
+// `node:tls` (with `node:stream`) is loaded by the first server-side upgrade,
+// not imported: loading it is most of the start-up time of a program that
+// imports the reactor, and few programs upgrade a server connection.
+// `getBuiltinModule` loads it synchronously, so the upgrade starts as before.
+function nodeTLS(): typeof import("node:tls") {
+  return globalThis.process.getBuiltinModule("node:tls");
+}
+function nodeStream(): typeof import("node:stream") {
+  return globalThis.process.getBuiltinModule("node:stream");
+}
 
 /** Options of a TLS server: the certificate chain and key as PEM text. */
 export interface TLSServerOptions {
@@ -69,7 +80,7 @@ export async function upgradeClient(
 /** A Node duplex stream over a Deno connection, for `node:tls` to run on. */
 function duplexOf(conn: Deno.Conn): Duplex {
   const buf = new Uint8Array(16 * 1024);
-  return new Duplex({
+  return new (nodeStream().Duplex)({
     read() {
       conn.read(buf).then(
         (n) => this.push(n === null ? null : buf.slice(0, n)),
@@ -182,6 +193,7 @@ export function upgradeServer(
   conn: Deno.Conn,
   options: TLSServerOptions,
 ): Promise<Deno.Conn> {
+  const { createSecureContext, TLSSocket } = nodeTLS();
   const socket = new TLSSocket(duplexOf(conn), {
     isServer: true,
     secureContext: createSecureContext({

@@ -32,7 +32,20 @@ import {
   unguardRejections,
   watchResult,
 } from "./_callbacks.ts";
-import { setImmediate } from "node:timers";
+
+let nodeSetImmediate: ((f: () => void) => unknown) | undefined;
+
+/**
+ * `node:timers`' `setImmediate`, loaded when the first due call needs it:
+ * importing any `node:` module starts Deno's Node compatibility layer, about
+ * half the start-up time of a program that imports the reactor.
+ * `getBuiltinModule` loads it synchronously, so calls run as before.
+ */
+function setImmediate(f: () => void): void {
+  nodeSetImmediate ??= globalThis.process.getBuiltinModule("node:timers")
+    .setImmediate;
+  nodeSetImmediate(f);
+}
 
 /**
  * What a `DelayedCall` needs from whoever runs it: the time, the heap it sits

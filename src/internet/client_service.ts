@@ -13,7 +13,7 @@ import type {
 import type { IStreamClientEndpoint } from "./endpoints.ts";
 import { CancelledError, Deferred, maybeDeferred, succeed } from "./defer.ts";
 import type { Failure } from "./failure.ts";
-import { reactor } from "./reactor.ts";
+import { defaultClock } from "./_default_reactor.ts";
 import { log } from "../logger.ts";
 
 /** How long to wait before the `attempt`-th retry (1-based), in seconds. */
@@ -103,7 +103,7 @@ export class ClientService {
   readonly #endpoint: IStreamClientEndpoint;
   readonly #factory: IProtocolFactory;
   readonly #retryPolicy: RetryPolicy;
-  readonly #clock: IReactorTime;
+  readonly #clock: IReactorTime | undefined;
   readonly #prepare: ((p: IProtocol) => unknown) | undefined;
   #current: IProtocol | undefined;
   #attempt: Deferred<IProtocol> | undefined;
@@ -121,7 +121,7 @@ export class ClientService {
     this.#endpoint = endpoint;
     this.#factory = factory;
     this.#retryPolicy = options.retryPolicy ?? backoffPolicy();
-    this.#clock = options.clock ?? reactor;
+    this.#clock = options.clock;
     this.#prepare = options.prepareConnection;
   }
 
@@ -239,7 +239,7 @@ export class ClientService {
 
   #wait(): void {
     const delay = Math.max(0, this.#retryPolicy(this.#failedAttempts));
-    this.#retry = this.#clock.callLater(delay, () => {
+    this.#retry = (this.#clock ?? defaultClock()).callLater(delay, () => {
       this.#retry = undefined;
       if (this.running) this.#connect();
     });

@@ -22,7 +22,7 @@ import type {
   ITCPTransport,
 } from "./interfaces.ts";
 import { log } from "../logger.ts";
-import { reactor } from "./reactor.ts";
+import { defaultClock } from "./_default_reactor.ts";
 
 /**
  * The base class of stream protocols: override the events you care about.
@@ -269,11 +269,18 @@ export class ReconnectingClientFactory extends ClientFactory {
   continueTrying: boolean = true;
   /** The connector being retried. */
   connector: IConnector | undefined;
-  /** The clock the retries are scheduled on (default: the shared reactor, set on first use). */
-  clock: IReactorTime | undefined;
   /** The source of randomness for the jitter. @default {Math.random} */
   random: () => number = Math.random;
   #call: IDelayedCall | undefined;
+  #clock: IReactorTime | undefined;
+
+  /** The clock the retries are scheduled on (unset: the shared reactor, looked up when first needed). */
+  get clock(): IReactorTime {
+    return this.#clock ?? defaultClock();
+  }
+  set clock(clock: IReactorTime) {
+    this.#clock = clock;
+  }
 
   /** Retries, unless told to stop. */
   override clientConnectionFailed(
@@ -325,7 +332,6 @@ export class ReconnectingClientFactory extends ClientFactory {
     if (this.noisy) {
       log.msg(`${target} will retry in ${Math.round(this.delay)} seconds`);
     }
-    this.clock ??= reactor;
     this.#call = this.clock.callLater(this.delay, () => {
       this.#call = undefined;
       target.connect();

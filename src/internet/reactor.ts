@@ -42,6 +42,7 @@ import type {
   ListenTCPOptions,
 } from "./interfaces.ts";
 import { type Connector, connectTCP, listenTCP, type Port } from "./tcp.ts";
+import { installDefaultReactor } from "./_default_reactor.ts";
 
 /**
  * A reactor: timers, the run/stop life cycle, and TCP. Use the shared
@@ -232,3 +233,6 @@ export class Reactor extends ReactorBase implements IReactorTCP {
  * ```
  */
 export const reactor: Reactor = new Reactor();
+// Code that schedules without a clock finds it here, without importing this
+// module (and every transport with it).
+installDefaultReactor(reactor);

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import dgram from "node:dgram";
+import type dgram from "node:dgram";
 import type { IListeningPort, IReactorCore } from "./interfaces.ts";
 import { IPv4Address, IPv6Address } from "./address.ts";
 import { Deferred } from "./defer.ts";
@@ -96,6 +96,15 @@ function toAddress(host: string, port: number): IPv4Address | IPv6Address {
   return host.includes(":")
     ? new IPv6Address("UDP", host, port)
     : new IPv4Address("UDP", host, port);
+}
+
+/**
+ * `node:dgram`, loaded by the first UDP port rather than imported, so that a
+ * program without UDP does not pay for it at start-up; `getBuiltinModule`
+ * loads it synchronously, so a port is created and bound as before.
+ */
+function nodeDgram(): typeof dgram {
+  return globalThis.process.getBuiltinModule("node:dgram");
 }
 
 /** Hosts already known to be permitted (a permission once granted stays granted). */
@@ -181,7 +190,7 @@ export class UDPPort implements IListeningPort {
     this.#interface = options.interface ?? "0.0.0.0";
     this.#maxPacketSize = options.maxPacketSize ?? 8192;
     const type = this.#interface.includes(":") ? "udp6" : "udp4";
-    this.#socket = dgram.createSocket({ type, reuseAddr });
+    this.#socket = nodeDgram().createSocket({ type, reuseAddr });
     const bound = Promise.withResolvers<void>();
     this.listening = bound.promise;
     this.listening.catch(() => {}); // reported below; awaiting it is optional

@@ -13,7 +13,7 @@ import type {
   IPushProducer,
   IReactorTime,
 } from "../internet/interfaces.ts";
-import { reactor } from "../internet/reactor.ts";
+import { defaultClock } from "../internet/_default_reactor.ts";
 import { log } from "../logger.ts";
 import { ProtocolWrapper, WrappingFactory } from "./protocol_wrapper.ts";
 import { byteLength } from "./_data.ts";
@@ -178,8 +178,7 @@ export class ThrottlingFactory extends WrappingFactory {
   readThisSecond: number = 0;
   /** Bytes written in the current second. */
   writtenThisSecond: number = 0;
-  /** What schedules the checks. */
-  clock: IReactorTime;
+  #clock: IReactorTime | undefined;
   #checkRead: IDelayedCall | undefined;
   #checkWrite: IDelayedCall | undefined;
   #unthrottleReads: IDelayedCall | undefined;
@@ -203,7 +202,15 @@ export class ThrottlingFactory extends WrappingFactory {
     this.maxConnectionCount = options.maxConnectionCount ?? Infinity;
     this.readLimit = options.readLimit;
     this.writeLimit = options.writeLimit;
-    this.clock = options.clock ?? reactor;
+    this.#clock = options.clock;
+  }
+
+  /** What schedules the checks (unset: the shared reactor, looked up when first needed). */
+  get clock(): IReactorTime {
+    return this.#clock ?? defaultClock();
+  }
+  set clock(clock: IReactorTime) {
+    this.#clock = clock;
   }
 
   /**

@@ -16,7 +16,7 @@ import type {
   ITransport,
 } from "../internet/interfaces.ts";
 import type { Failure } from "../internet/failure.ts";
-import { reactor } from "../internet/reactor.ts";
+import { defaultClock } from "../internet/_default_reactor.ts";
 import {
   ProtocolWrapper,
   type WrapperFactory,
@@ -87,7 +87,7 @@ export class IdleTimeout {
   timeOut: number | null = null;
   #call: IDelayedCall | undefined;
   #onTimeout: () => void;
-  #clock: IReactorTime;
+  #clock: IReactorTime | undefined;
 
   /**
    * Creates a disarmed countdown.
@@ -96,7 +96,7 @@ export class IdleTimeout {
    */
   constructor(options: IdleTimeoutOptions) {
     this.#onTimeout = options.onTimeout;
-    this.#clock = options.clock ?? reactor;
+    this.#clock = options.clock;
   }
 
   /** Whether the countdown is running. */
@@ -128,7 +128,7 @@ export class IdleTimeout {
     } else if (this.#call?.active()) {
       this.#call.reset(period);
     } else {
-      this.#call = this.#clock.callLater(period, () => {
+      this.#call = (this.#clock ?? defaultClock()).callLater(period, () => {
         this.#call = undefined;
         this.#onTimeout();
       });
@@ -145,8 +145,12 @@ export interface TimeoutMixinMembers {
    * with `this.setTimeout(this.timeOut)`.
    */
   timeOut: number | null;
-  /** What schedules the timeout (unset: the shared reactor). */
-  clock: IReactorTime | undefined;
+  /**
+   * What schedules the timeout (unset: the shared reactor, looked up when
+   * first needed). Setting it moves a running countdown to the new clock, so
+   * a test may inject its `Clock` after `makeConnection`.
+   */
+  clock: IReactorTime;
   /** Schedules `f` in `period` seconds on `clock` (Twisted's hook for tests). */
   callLater(period: number, f: () => void): IDelayedCall;
   /** Starts the countdown again, if one is running (call it on activity). */
@@ -185,7 +189,9 @@ export type TimeoutMixinConstructor = new (
  * The protocol gets `setTimeout(seconds | null)` (which returns the previous
  * period), `resetTimeout()`, the overridable `timeoutConnection()` (by
  * default `transport.loseConnection()`), `timeOut`, and an injectable
- * `clock` (or override `callLater`) so tests drive it with a `Clock`.
+ * `clock` (or override `callLater`) so tests drive it with a `Clock`; the
+ * clock may be set at any time, even after `makeConnection`: a running
+ * countdown moves to it.
  *
  * Why a mixin: a protocol times out its own connection by calling these
  * methods on itself and overriding `timeoutConnection`, which is what a
@@ -239,13 +245,62 @@ export function TimeoutMixin<B extends TimeoutMixinBase>(
 ): B & TimeoutMixinConstructor {
   return class extends Base implements TimeoutMixinMembers {
     timeOut: number | null = null;
-    // `declare`d, not initialised: an initialiser here would overwrite a
-    // `clock` the base class set in its constructor.
-    declare clock: IReactorTime | undefined;
+    #clock: IReactorTime | undefined;
     #timeoutCall: IDelayedCall | undefined;
 
+    // deno-lint-ignore no-explicit-any
+    constructor(...args: any[]) {
+      super(...args);
+      // A `clock` the base class set (a field of its own, or assigned in its
+      // constructor before this class's fields existed) is an own property
+      // that would hide the accessor below: adopt it.
+      if (Object.hasOwn(this, "clock")) {
+        const own = this as { clock?: IReactorTime };
+        const clock = own.clock;
+        delete own.clock;
+        if (clock !== undefined) this.#clock = clock;
+      }
+    }
+
+    get clock(): IReactorTime {
+      return this.#clock ?? defaultClock();
+    }
+
+    set clock(clock: IReactorTime) {
+      if (!(#clock in this)) {
+        // Set by a base class constructor: the constructor above adopts it.
+        Object.defineProperty(this, "clock", {
+          value: clock,
+          writable: true,
+          configurable: true,
+        });
+        return;
+      }
+      const armed = this.#timeoutCall;
+      if (this.#clock === clock || !armed?.active()) {
+        this.#clock = clock;
+        return;
+      }
+      // A countdown armed on the old clock (say, in connectionMade, before a
+      // test injected its Clock) continues on the new one for what is left.
+      const left = Math.min(
+        Math.max(armed.getTime() - this.clock.seconds(), 0),
+        this.timeOut ?? Infinity,
+      );
+      armed.cancel();
+      this.#clock = clock;
+      this.#arm(left);
+    }
+
     callLater(period: number, f: () => void): IDelayedCall {
-      return (this.clock ?? reactor).callLater(period, f);
+      return this.clock.callLater(period, f);
+    }
+
+    #arm(period: number): void {
+      this.#timeoutCall = this.callLater(period, () => {
+        this.#timeoutCall = undefined;
+        this.timeoutConnection();
+      });
     }
 
     resetTimeout(): void {
@@ -264,10 +319,7 @@ export function TimeoutMixin<B extends TimeoutMixinBase>(
       } else if (this.#timeoutCall?.active()) {
         this.#timeoutCall.reset(period);
       } else {
-        this.#timeoutCall = this.callLater(period, () => {
-          this.#timeoutCall = undefined;
-          this.timeoutConnection();
-        });
+        this.#arm(period);
       }
       return previous;
     }
@@ -364,7 +416,7 @@ export class TimeoutProtocol extends ProtocolWrapper {
       const factory = this.wrappingFactory as TimeoutWrapperFactory;
       this.timeoutCall = typeof factory.callLater === "function"
         ? factory.callLater(period, f)
-        : reactor.callLater(period, f);
+        : defaultClock().callLater(period, f);
     }
   }
 
@@ -450,8 +502,7 @@ export class TimeoutFactory extends WrappingFactory
   implements TimeoutWrapperFactory {
   /** Seconds without traffic before a new connection is lost (`null`: none). */
   timeoutPeriod: number | null;
-  /** What schedules the timeouts. */
-  clock: IReactorTime;
+  #clock: IReactorTime | undefined;
 
   /**
    * Wraps `wrappedFactory`.
@@ -471,7 +522,15 @@ export class TimeoutFactory extends WrappingFactory
     checkPeriod(period);
     this.wrapperClass = TimeoutProtocol;
     this.timeoutPeriod = period;
-    this.clock = options.clock ?? reactor;
+    this.#clock = options.clock;
+  }
+
+  /** What schedules the timeouts (unset: the shared reactor, looked up when first needed). */
+  get clock(): IReactorTime {
+    return this.#clock ?? defaultClock();
+  }
+  set clock(clock: IReactorTime) {
+    this.#clock = clock;
   }
 
   /**

@@ -323,6 +323,23 @@ Deno.test("A task yielding a Deferred waits for it; a failing one fails the task
   assert(reason2?.check(URIError));
 });
 
+Deno.test("Cooperator schedules its ticks on the clock it is given", () => {
+  const clock = new Clock();
+  const coop = new Cooperator({
+    clock,
+    terminationPredicateFactory: () => () => true, // one step per tick
+  });
+  const order: number[] = [];
+  const done = coop.coiterate(counter(order, 1, 2));
+  let finished = false;
+  done.addCallback(() => (finished = true));
+  assertEquals(clock.getDelayedCalls().map((c) => c.getTime()), [0]);
+  for (let i = 0; i < 5 && !finished; i++) clock.advance(0);
+  assert(finished);
+  assertEquals(order.length, 2);
+  assertEquals(clock.getDelayedCalls(), []);
+});
+
 Deno.test("Cooperator.stop fails every task with SchedulerStopped; new tasks fail at once", () => {
   const { coop } = manualCooperator();
   let reason: Failure | undefined;

@@ -30,7 +30,7 @@ import {
   Protocol,
   ServerFactory,
 } from "../../src/internet/protocol.ts";
-import { Reactor } from "../../src/internet/reactor.ts";
+import { Reactor, reactor } from "../../src/internet/reactor.ts";
 import { IPv4Address } from "../../src/internet/address.ts";
 import { Clock } from "../../src/internet/_clock.ts";
 import { ConnectionDone } from "../../src/internet/error.ts";
@@ -1059,6 +1059,49 @@ Deno.test("TimeoutMixin: the default timeoutConnection loses the connection; con
   assertEquals(clock.calls, []);
 });
 
+Deno.test("TimeoutMixin moves a running countdown to a clock set after makeConnection", () => {
+  class Idle extends TimeoutMixin(Protocol) {
+    override timeOut: number | null = 10;
+    override connectionMade(): void {
+      this.setTimeout(this.timeOut); // armed before the test sets its clock
+    }
+    override dataReceived(_data: Uint8Array): void {
+      this.resetTimeout();
+    }
+  }
+  const before = reactor.getDelayedCalls().length;
+  const p = new Idle();
+  const transport = new StringTransport();
+  p.makeConnection(transport);
+  const clock = new Clock();
+  p.clock = clock;
+  assertStrictEquals(p.clock, clock);
+  assertEquals(reactor.getDelayedCalls().length, before); // nothing left behind
+  assertEquals(clock.calls.length, 1);
+  clock.advance(9);
+  p.dataReceived(encode("x"));
+  clock.advance(9);
+  assertFalse(transport.disconnecting);
+  clock.advance(1);
+  assert(transport.disconnecting);
+  assertEquals(clock.calls, []);
+});
+
+Deno.test("TimeoutMixin: a countdown moved to another clock keeps the time it had left", () => {
+  const first = new Clock();
+  const p = new TimeoutTester(first);
+  p.setTimeout(10);
+  first.advance(4);
+  const second = new Clock();
+  p.clock = second;
+  assertEquals(first.calls, []);
+  assertEquals(second.getDelayedCalls().map((c) => c.getTime()), [6]);
+  second.advance(5.9);
+  assertFalse(p.timedOut);
+  second.advance(0.1);
+  assert(p.timedOut);
+});
+
 Deno.test("TimeoutMixin keeps a clock the base class set, and callLater can be overridden", () => {
   const clock = new Clock();
   class Clocked extends Protocol {
@@ -1069,6 +1112,23 @@ Deno.test("TimeoutMixin keeps a clock the base class set, and callLater can be o
   timed.setTimeout(1);
   assertEquals(clock.calls.length, 1);
   timed.setTimeout(null);
+
+  // Assigned in the base constructor, before the mixin's own state exists.
+  class Assigning extends Protocol {
+    declare clock: Clock;
+    constructor() {
+      super();
+      this.clock = clock;
+    }
+  }
+  const assigned = new (TimeoutMixin(Assigning))();
+  assertStrictEquals(assigned.clock, clock);
+  assertFalse(Object.hasOwn(assigned, "clock")); // the accessor is in charge
+  assigned.setTimeout(1);
+  assertEquals(clock.calls.length, 1);
+  assigned.clock = new Clock(); // moves the countdown
+  assertEquals(clock.calls, []);
+  assigned.setTimeout(null);
 
   const periods: number[] = [];
   class Hooked extends TimeoutMixin(Protocol) {
