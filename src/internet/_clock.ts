@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { IReactorTime } from "./interfaces.ts";
+import type { IDelayedCall, IReactorTime } from "./interfaces.ts";
 import { checkDelay, DelayedCall, type DelayedCallScheduler } from "./base.ts";
 import { TimerHeap } from "./_timer_heap.ts";
 
@@ -48,7 +48,7 @@ export class Clock implements IReactorTime {
     delay: number,
     f: (...args: A) => unknown,
     ...args: A
-  ): DelayedCall {
+  ): IDelayedCall {
     checkDelay(delay);
     const call = new DelayedCall(
       this.#now + delay,
@@ -61,12 +61,12 @@ export class Clock implements IReactorTime {
   }
 
   /** The pending calls, earliest first. */
-  getDelayedCalls(): DelayedCall[] {
+  getDelayedCalls(): IDelayedCall[] {
     return this.calls;
   }
 
   /** The pending calls, earliest first (Twisted's `Clock.calls`). */
-  get calls(): DelayedCall[] {
+  get calls(): IDelayedCall[] {
     return this.#scheduler.heap.values().sort((a, b) =>
       a.time - b.time || a.seq - b.seq
     );

@@ -14,89 +14,21 @@
  *
  * @module
  */
-import type { Data, IPullProducer, IPushProducer } from "./interfaces.ts";
+import type {
+  Data,
+  IProcessProtocol,
+  IProcessTransport,
+  IPullProducer,
+  IPushProducer,
+} from "./interfaces.ts";
 import { Failure } from "./failure.ts";
+import {
+  ProcessDone,
+  ProcessExitedAlready,
+  ProcessTerminated,
+} from "./error.ts";
 import { log } from "../logger.ts";
 import { toBytes } from "./_bytes.ts";
-
-/**
- * A process ended normally, with exit code 0.
- *
- * @example
- * ```ts
- * import { ProcessDone } from "@twist/twist";
- * import { assertEquals } from "@std/assert";
- *
- * assertEquals(new ProcessDone().exitCode, 0);
- * ```
- */
-export class ProcessDone extends Error {
-  /** The error's name. */
-  override name = "ProcessDone";
-  /** Always 0. */
-  readonly exitCode = 0;
-  /** Always `null`. */
-  readonly signal = null;
-  /** Creates the reason. */
-  constructor(
-    message =
-      "A process has ended without apparent errors: process finished with exit code 0",
-  ) {
-    super(message);
-  }
-}
-
-/**
- * A process ended with a non-zero exit code, or was killed by a signal.
- *
- * @example
- * ```ts
- * import { ProcessTerminated } from "@twist/twist";
- * import { assertEquals } from "@std/assert";
- *
- * assertEquals(new ProcessTerminated(null, "SIGKILL").message, "A process has ended with a probable error condition: process ended by signal SIGKILL");
- * ```
- */
-export class ProcessTerminated extends Error {
-  /** The error's name. */
-  override name = "ProcessTerminated";
-  /** The exit code, or `null` when a signal ended it. */
-  readonly exitCode: number | null;
-  /** The signal that ended it (`"SIGTERM"`...), or `null`. */
-  readonly signal: string | null;
-  /** Creates the reason. */
-  constructor(exitCode: number | null, signal: string | null, detail?: string) {
-    super(
-      `A process has ended with a probable error condition: ${
-        detail ?? (signal
-          ? `process ended by signal ${signal}`
-          : `process ended with exit code ${exitCode}`)
-      }`,
-    );
-    this.exitCode = exitCode;
-    this.signal = signal;
-  }
-}
-
-/**
- * `signalProcess` was called on a process that has exited.
- *
- * @example
- * ```ts
- * import { ProcessExitedAlready } from "@twist/twist";
- * import { assertEquals } from "@std/assert";
- *
- * assertEquals(new ProcessExitedAlready().name, "ProcessExitedAlready");
- * ```
- */
-export class ProcessExitedAlready extends Error {
-  /** The error's name. */
-  override name = "ProcessExitedAlready";
-  /** Creates the error. */
-  constructor(message = "The process has already exited") {
-    super(message);
-  }
-}
 
 /**
  * The base class of process protocols: override the events you care about.
@@ -120,12 +52,12 @@ export class ProcessExitedAlready extends Error {
  * assertEquals(await ended.promise, "hi\n");
  * ```
  */
-export class ProcessProtocol {
+export class ProcessProtocol implements IProcessProtocol {
   /** The process's transport; set by `makeConnection`. */
-  transport!: ProcessTransport;
+  transport!: IProcessTransport;
 
   /** Attaches the transport and calls `connectionMade`. */
-  makeConnection(transport: ProcessTransport): void {
+  makeConnection(transport: IProcessTransport): void {
     this.transport = transport;
     this.connectionMade();
   }
@@ -210,11 +142,11 @@ const LOW = 16 * 1024;
  * await done.promise;
  * ```
  */
-export class ProcessTransport {
+export class ProcessTransport implements IProcessTransport {
   /** The child's process id. */
   readonly pid: number;
   #child: Deno.ChildProcess;
-  #protocol: ProcessProtocol;
+  #protocol: IProcessProtocol;
   #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   #queue: Uint8Array[] = [];
   #queued = 0;
@@ -230,7 +162,7 @@ export class ProcessTransport {
   #ended = false;
 
   /** Wraps a spawned child for `protocol`; `spawnProcess` does this. */
-  constructor(child: Deno.ChildProcess, protocol: ProcessProtocol) {
+  constructor(child: Deno.ChildProcess, protocol: IProcessProtocol) {
     this.#child = child;
     this.#protocol = protocol;
     this.pid = child.pid;
@@ -454,7 +386,7 @@ export class ProcessTransport {
  *   type Failure,
  *   ProcessProtocol,
  *   type ProcessTerminated,
- *   spawnProcess,
+ *   Reactor,
  * } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
  *
@@ -464,12 +396,12 @@ export class ProcessTransport {
  *     ended.resolve((reason.value as ProcessTerminated).exitCode);
  *   }
  * }
- * spawnProcess(new Wait(), "deno", ["deno", "eval", "Deno.exit(3)"]);
+ * new Reactor().spawnProcess(new Wait(), "deno", ["deno", "eval", "Deno.exit(3)"]);
  * assertEquals(await ended.promise, 3);
  * ```
  */
 export function spawnProcess(
-  protocol: ProcessProtocol,
+  protocol: IProcessProtocol,
   executable: string,
   args: string[] = [executable],
   options: SpawnProcessOptions = {},
@@ -509,7 +441,7 @@ export function spawnProcess(
 
 /** A transport for a program that could not be started: the protocol hears it through processEnded. */
 function notFound(
-  protocol: ProcessProtocol,
+  protocol: IProcessProtocol,
   executable: string,
   cause: unknown,
 ): ProcessTransport {
@@ -541,7 +473,8 @@ function notFound(
       throw new ProcessExitedAlready();
     },
   });
-  protocol.transport = stub;
+  // Attached without connectionMade: the program never started.
+  (protocol as { transport?: IProcessTransport }).transport = stub;
   queueMicrotask(() => {
     try {
       protocol.processExited(reason);

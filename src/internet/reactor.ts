@@ -19,29 +19,35 @@ import {
   type TLSClientOptions,
   type TLSServerOptions,
 } from "./tls.ts";
+import { spawnProcess, type SpawnProcessOptions } from "./process.ts";
 import {
-  type ProcessProtocol,
-  type ProcessTransport,
-  spawnProcess,
-  type SpawnProcessOptions,
-} from "./process.ts";
-import {
-  type DatagramProtocol,
   listenMulticast,
   type ListenMulticastOptions,
   listenUDP,
   type ListenUDPOptions,
-  type MulticastPort,
-  type UDPPort,
 } from "./udp.ts";
 import { ReactorBase } from "./base.ts";
 import type {
   ConnectTCPOptions,
+  IConnector,
+  IDatagramProtocol,
+  IListeningPort,
+  IMulticastTransport,
+  IProcessProtocol,
+  IProcessTransport,
   IProtocolFactory,
+  IReactorCore,
+  IReactorMulticast,
+  IReactorProcess,
+  IReactorSSL,
   IReactorTCP,
+  IReactorTime,
+  IReactorUDP,
+  IReactorUNIX,
+  IUDPTransport,
   ListenTCPOptions,
 } from "./interfaces.ts";
-import { type Connector, connectTCP, listenTCP, type Port } from "./tcp.ts";
+import { connectTCP, listenTCP } from "./tcp.ts";
 
 /**
  * A reactor: timers, the run/stop life cycle, and TCP. Use the shared
@@ -68,7 +74,16 @@ import { type Connector, connectTCP, listenTCP, type Port } from "./tcp.ts";
  * assertEquals(port.getHost().type, "TCP");
  * ```
  */
-export class Reactor extends ReactorBase implements IReactorTCP {
+export class Reactor extends ReactorBase
+  implements
+    IReactorCore,
+    IReactorTime,
+    IReactorTCP,
+    IReactorSSL,
+    IReactorUNIX,
+    IReactorUDP,
+    IReactorMulticast,
+    IReactorProcess {
   /**
    * Listens on TCP `port` (0 lets the OS pick), building a protocol with
    * `factory` for each connection.
@@ -83,7 +98,7 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     port: number,
     factory: IProtocolFactory,
     options: ListenTCPOptions = {},
-  ): Port<IPv4Address | IPv6Address> {
+  ): IListeningPort<IPv4Address | IPv6Address> {
     return listenTCP(this, port, factory, options);
   }
 
@@ -99,7 +114,7 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     port: number,
     factory: IProtocolFactory,
     options: ConnectTCPOptions = {},
-  ): Connector {
+  ): IConnector {
     return connectTCP(this, host, port, factory, options);
   }
 
@@ -118,7 +133,7 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     factory: IProtocolFactory,
     tls: TLSServerOptions,
     options: ListenTCPOptions = {},
-  ): Port<IPv4Address | IPv6Address> {
+  ): IListeningPort<IPv4Address | IPv6Address> {
     return listenSSL(this, port, factory, tls, options);
   }
 
@@ -135,7 +150,7 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     factory: IProtocolFactory,
     tls: TLSClientOptions = {},
     options: ConnectTCPOptions = {},
-  ): Connector {
+  ): IConnector {
     return connectSSL(this, host, port, factory, tls, options);
   }
 
@@ -148,11 +163,11 @@ export class Reactor extends ReactorBase implements IReactorTCP {
    * @throws {Error} when `--allow-run` is missing (the message names the flag)
    */
   spawnProcess(
-    protocol: ProcessProtocol,
+    protocol: IProcessProtocol,
     executable: string,
     args: string[] = [executable],
     options: SpawnProcessOptions = {},
-  ): ProcessTransport {
+  ): IProcessTransport {
     const transport = spawnProcess(protocol, executable, args, options);
     // As in Twisted, children outlive the reactor; they just stop keeping this process alive.
     this.addSystemEventTrigger("after", "shutdown", () => transport.unref());
@@ -170,18 +185,18 @@ export class Reactor extends ReactorBase implements IReactorTCP {
    */
   listenUDP(
     port: number,
-    protocol: DatagramProtocol,
+    protocol: IDatagramProtocol,
     options: ListenUDPOptions = {},
-  ): UDPPort {
+  ): IUDPTransport {
     return listenUDP(port, protocol, options, this);
   }
 
   /** Listens on UDP `port` for multicast (`joinGroup`, `setTTL`, `setLoopbackMode`). */
   listenMulticast(
     port: number,
-    protocol: DatagramProtocol,
+    protocol: IDatagramProtocol,
     options: ListenMulticastOptions = {},
-  ): MulticastPort {
+  ): IMulticastTransport {
     return listenMulticast(port, protocol, options, this);
   }
 
@@ -199,7 +214,7 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     path: string,
     factory: IProtocolFactory,
     options: ListenUNIXOptions = {},
-  ): Port<UNIXAddress> {
+  ): IListeningPort<UNIXAddress> {
     return listenUNIX(this, path, factory, options);
   }
 
@@ -212,7 +227,7 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     path: string,
     factory: IProtocolFactory,
     options: ConnectUNIXOptions = {},
-  ): Connector {
+  ): IConnector {
     return connectUNIX(this, path, factory, options);
   }
 }

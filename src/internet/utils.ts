@@ -8,10 +8,9 @@
  */
 import { Deferred } from "./defer.ts";
 import type { Failure } from "./failure.ts";
+import type { ProcessDone, ProcessTerminated } from "./error.ts";
 import {
-  type ProcessDone,
   ProcessProtocol,
-  type ProcessTerminated,
   spawnProcess,
   type SpawnProcessOptions,
 } from "./process.ts";

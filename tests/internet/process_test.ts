@@ -7,12 +7,12 @@ import {
   assertThrows,
 } from "@std/assert";
 import { Reactor } from "../../src/internet/reactor.ts";
+import { ProcessProtocol } from "../../src/internet/process.ts";
 import {
   ProcessDone,
   ProcessExitedAlready,
-  ProcessProtocol,
   ProcessTerminated,
-} from "../../src/internet/process.ts";
+} from "../../src/internet/error.ts";
 import {
   getProcessOutput,
   getProcessOutputAndValue,

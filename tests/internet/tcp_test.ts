@@ -599,7 +599,8 @@ class ClockedReactor extends Reactor {
     f: (...args: A) => unknown,
     ...args: A
   ): DelayedCall {
-    return this.clock.callLater(delay, f, ...args);
+    // The Clock makes the same DelayedCall objects the reactor does.
+    return this.clock.callLater(delay, f, ...args) as DelayedCall;
   }
 }
 
