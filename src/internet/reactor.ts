@@ -50,8 +50,49 @@ import type {
 import { connectTCP, listenTCP } from "./tcp.ts";
 
 /**
- * A reactor: timers, the run/stop life cycle, and TCP. Use the shared
- * {@linkcode reactor}, or `new Reactor()` for an isolated one (tests do).
+ * A reactor: timers, the run/stop life cycle, TCP, TLS, UNIX sockets, UDP and
+ * processes. Use the shared {@linkcode reactor}, or `new Reactor()` for an
+ * isolated one (tests do). Besides the network methods below it has
+ * {@linkcode IReactorCore}'s `run`, `stop`, `callWhenRunning` and system
+ * event triggers, {@linkcode IReactorTime}'s `callLater`, `seconds` and
+ * `getDelayedCalls`, and `shutdownTimeout`: the seconds `stop()` lets
+ * connections flush their writes before aborting them (default 5).
+ *
+ * The life cycle is Twisted's: `run()` fires the `"startup"` event (the
+ * reactor is `running` from its `"during"` phase; `callWhenRunning` functions
+ * run in its `"after"` phase), and `stop()` fires `"shutdown"` on the next
+ * pass of the event loop, after the timed calls already due: `"before"`
+ * triggers, then `"during"` (the reactor stops `running`; ports and
+ * connections are closed), then `"after"`. Then every pending delayed call is
+ * cancelled, unhandled failures of Deferreds are logged, the signal handlers
+ * are removed and the promise `run()` returned resolves; nothing the reactor
+ * made keeps the process alive any more.
+ *
+ * Differences from Twisted, on purpose:
+ * - Timed calls run whether or not `run()` was called, because Deno's event
+ *   loop is always turning, and a pending call keeps the process alive as a
+ *   `setTimeout` would (so `await deferLater(new Reactor(), 1)` works in a
+ *   test or a script). `run()` is what keeps the process alive until `stop()`.
+ *   After shutdown, calls scheduled anew still run the same way.
+ * - `seconds()` is monotonic (and epoch-aligned), calls with equal deadlines
+ *   run in the order they were scheduled, a call scheduled while timed calls
+ *   run waits for the next pass, and delays longer than `setTimeout` can hold
+ *   are re-armed instead of firing at once.
+ * - A trigger of any phase (not only `"before"`) that returns a Deferred or a
+ *   Promise delays the next phase until it settles. A Deferred's result passes
+ *   through untouched (a failure nobody handles is logged as for any
+ *   Deferred); a rejected Promise is logged.
+ * - Every user callback the reactor invokes (timed calls, triggers,
+ *   `callWhenRunning` functions) is contained: what it throws is logged and
+ *   the reactor goes on. A Promise a timed call returns that rejects is
+ *   logged too.
+ * - A SIGINT or SIGTERM that arrives while the shutdown is already under way
+ *   (a second Ctrl-C during a slow shutdown) exits the process at once with
+ *   code 128 + the signal number (130 for SIGINT), as a shell reports a
+ *   process killed by that signal.
+ *
+ * A reactor runs once: after `stop()` it cannot be run again
+ * (`ReactorNotRestartable`), as in Twisted.
  *
  * @example Listening and connecting on loopback
  * ```ts
