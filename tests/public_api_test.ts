@@ -7,6 +7,10 @@ import * as policies from "../src/protocols/policies.ts";
 import * as wire from "../src/protocols/wire.ts";
 import * as portforward from "../src/protocols/portforward.ts";
 import denoJson from "../deno.json" with { type: "json" };
+import { main, VERSION } from "../src/cli.ts";
+import { MemoryReactor } from "../src/testing/mod.ts";
+import { log } from "../src/logger.ts";
+import { withTimeout } from "./_helpers.ts";
 
 Deno.test("the root entry point exports none of the machinery", () => {
   for (
@@ -75,4 +79,28 @@ Deno.test("every entry point in deno.json's exports is a module that loads", asy
     const mod = await import(new URL(`../${path}`, import.meta.url).href);
     assert(Object.keys(mod).length > 0, `${path} exports nothing`);
   }
+});
+
+Deno.test("the runner's version is the one in deno.json", async () => {
+  assertEquals(VERSION, denoJson.version);
+  const lines: string[] = [];
+  assertEquals(await main(["--version"], { stdout: (l) => lines.push(l) }), 0);
+  assertEquals(lines, [`twist ${denoJson.version}`]);
+});
+
+Deno.test("the runner takes any reactor that provides the endpoints' interfaces", async () => {
+  // main replaces the log observers; the capture puts them back.
+  using _capture = log.capture();
+  const reactor = new MemoryReactor();
+  const running = Promise.withResolvers<void>();
+  reactor.callWhenRunning(() => running.resolve());
+  const exited = main(["echo", "--listen", "tcp:8123:interface=127.0.0.1"], {
+    reactor,
+    stderr: () => {},
+  });
+  await withTimeout(running.promise, 5_000, "the reactor to run");
+  assertEquals(reactor.tcpServers[0].port, 8123);
+  assertEquals(reactor.tcpServers[0].interface, "127.0.0.1");
+  reactor.stop();
+  assertEquals(await exited, 0);
 });
