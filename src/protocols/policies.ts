@@ -47,6 +47,7 @@ export type {
   ConnectorState,
   Data,
   IAddress,
+  IClientFactory,
   IConnector,
   IConsumer,
   IDelayedCall,
