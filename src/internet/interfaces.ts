@@ -447,7 +447,7 @@ export interface IListeningPort<A extends IAddress = IAddress> {
 }
 
 /** Where a connector is in its life (Twisted's `BaseConnector.state`). */
-export type ConnectorState = "disconnected" | "connecting" | "connected";
+export type ConnectorState = NonNullable<IConnector["state"]>;
 
 /**
  * A connection attempt, as returned by `connectTCP`.
@@ -466,12 +466,14 @@ export type ConnectorState = "disconnected" | "connecting" | "connected";
  * ```
  */
 export interface IConnector {
+  // Spelled out rather than `ConnectorState`, so that entry points which
+  // re-export IConnector need not re-export one more type.
   /**
    * Where the connector is in its life (Twisted's connectors have it, though
    * `IConnector` does not declare it; a connector without it is taken to be
    * connecting).
    */
-  readonly state?: ConnectorState;
+  readonly state?: "disconnected" | "connecting" | "connected";
   /** Stops an attempt in progress. */
   stopConnecting(): void;
   /** Disconnects the connection, or stops the attempt if not yet connected. */

@@ -44,7 +44,6 @@ export * from "./traffic_logging.ts";
 // own.
 export type { ErrorClass, ErrorType, Failure } from "../internet/failure.ts";
 export type {
-  ConnectorState,
   Data,
   IAddress,
   IClientFactory,
