@@ -1,8 +1,13 @@
 /**
  * Twist: Python Twisted's event-driven networking model, native to Deno 2.
  *
- * A reactor, `Protocol`/`Factory` classes over `Deno.listen`/`Deno.connect`,
- * Deferreds, timed calls and the classic framing protocols.
+ * This entry point is `twisted.internet`: the reactor, `Protocol`/`Factory`
+ * classes over `Deno.listen`/`Deno.connect`, Deferreds, timed calls
+ * (`task`), endpoints, errors, addresses, the interfaces, `Failure` and
+ * logging. The protocol families live at their own entry points, as in
+ * Twisted: `@twist/twist/protocols/basic` (`LineReceiver`...),
+ * `/protocols/policies`, `/protocols/wire` and `/protocols/portforward`; the
+ * test doubles at `@twist/twist/testing`.
  *
  * @example An echo server
  * ```ts ignore
@@ -22,38 +27,38 @@
  */
 export * from "./src/internet/interfaces.ts";
 export * from "./src/internet/error.ts";
-export * from "./src/internet/address.ts";
+export {
+  type IPAddressType,
+  IPv4Address,
+  IPv6Address,
+  UNIXAddress,
+} from "./src/internet/address.ts";
 export * from "./src/internet/failure.ts";
 export * from "./src/internet/defer.ts";
-export * from "./src/internet/base.ts";
+export type { RunOptions } from "./src/internet/base.ts";
 export * from "./src/internet/reactor.ts";
 export * from "./src/internet/protocol.ts";
-export {
-  Connector,
-  type ConnectorState,
-  Port,
-  type StreamBinding,
-  type StreamDialer,
-} from "./src/internet/tcp.ts";
-export {
-  type ConnectUNIXOptions,
-  type ListenUNIXOptions,
-  unixFlags,
+export type {
+  ConnectUNIXOptions,
+  ListenUNIXOptions,
 } from "./src/internet/unix.ts";
-export { Connection, type ConnectionOwner } from "./src/internet/connection.ts";
 export * from "./src/internet/task.ts";
 export * from "./src/internet/endpoints.ts";
 export * from "./src/internet/client_service.ts";
-export * from "./src/internet/process.ts";
+export {
+  ProcessProtocol,
+  type SpawnProcessOptions,
+} from "./src/internet/process.ts";
 export * from "./src/internet/utils.ts";
-export * from "./src/internet/udp.ts";
+export {
+  DatagramProtocol,
+  type ListenMulticastOptions,
+  type ListenUDPOptions,
+} from "./src/internet/udp.ts";
 export {
   type TLSClientOptions,
+  type TLSServerFilesOptions,
   type TLSServerOptions,
   tlsServerOptionsFromFiles,
 } from "./src/internet/tls.ts";
 export * from "./src/logger.ts";
-export * from "./src/protocols/basic.ts";
-export * from "./src/protocols/policies.ts";
-export * from "./src/protocols/wire.ts";
-export * from "./src/protocols/portforward.ts";

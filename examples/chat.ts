@@ -6,8 +6,9 @@
 // picks a free port (run it with `--allow-net=0.0.0.0:0`); the port in use is
 // printed either way.
 import { parseArgs } from "@std/cli";
-import { Factory, LineReceiver, reactor } from "../mod.ts";
-import type { Failure, IAddress, IPv4Address } from "../mod.ts";
+import { Factory, reactor } from "../mod.ts";
+import type { Failure, IAddress } from "../mod.ts";
+import { LineReceiver } from "../src/protocols/basic.ts";
 
 const decoder = new TextDecoder();
 
@@ -74,7 +75,7 @@ if (import.meta.main) {
   const port = reactor.listenTCP(Number(args.port), new ChatFactory());
   // deno-lint-ignore no-console
   console.log(
-    `Chat server on port ${(port.getHost() as IPv4Address).port}`,
+    `Chat server on port ${port.getHost().port}`,
   );
   reactor.run();
 }

@@ -10,10 +10,10 @@ import {
   type Deferred,
   Factory,
   type IAddress,
-  LineReceiver,
   reactor,
   succeed,
 } from "../mod.ts";
+import { LineReceiver } from "../src/protocols/basic.ts";
 
 class FingerProtocol extends LineReceiver {
   declare factory: FingerFactory;

@@ -8,11 +8,11 @@ import { parseArgs } from "@std/cli";
 import {
   connectProtocol,
   Deferred,
-  LineReceiver,
   react,
   type Reactor,
   TCP4ClientEndpoint,
 } from "../mod.ts";
+import { LineReceiver } from "../src/protocols/basic.ts";
 
 /** Sends one line and returns a Deferred for the reply line. */
 class FingerClient extends LineReceiver {

@@ -4,7 +4,8 @@
 // (any client endpoint string), with backpressure both ways. The same is one
 // command with the runner: `twist portforward --listen tcp:8080 --dest ...`.
 import { parseArgs } from "@std/cli";
-import { clientFromString, ProxyFactory, reactor } from "../mod.ts";
+import { clientFromString, reactor } from "../mod.ts";
+import { ProxyFactory } from "../src/protocols/portforward.ts";
 
 if (import.meta.main) {
   const args = parseArgs(Deno.args, {

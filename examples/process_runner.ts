@@ -5,7 +5,8 @@
 // back (through a ProcessProtocol and getProcessOutput). Only the commands in
 // ALLOWED run — and Deno's --allow-run enforces the same list.
 import { parseArgs } from "@std/cli";
-import { Factory, getProcessOutput, LineReceiver, reactor } from "../mod.ts";
+import { Factory, getProcessOutput, reactor } from "../mod.ts";
+import { LineReceiver } from "../src/protocols/basic.ts";
 
 const ALLOWED = new Set(["date", "uptime", "whoami"]);
 

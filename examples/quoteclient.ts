@@ -7,9 +7,9 @@ import {
   ClientFactory,
   type Failure,
   type IConnector,
-  LineReceiver,
   reactor,
 } from "../mod.ts";
+import { LineReceiver } from "../src/protocols/basic.ts";
 
 class QuoteClient extends LineReceiver {
   quote = "";

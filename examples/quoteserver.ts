@@ -4,7 +4,8 @@
 // back the quote the previous client left, numbered; its own quote is kept
 // for the next client. The first client gets the server's own quote.
 import { parseArgs } from "@std/cli";
-import { Factory, type IAddress, LineReceiver, reactor } from "../mod.ts";
+import { Factory, type IAddress, reactor } from "../mod.ts";
+import { LineReceiver } from "../src/protocols/basic.ts";
 
 class QuoteFactory extends Factory {
   count = 0;

@@ -4,7 +4,8 @@
 // tests/fixtures/tls (for localhost and 127.0.0.1, signed by a test CA):
 // bring your own for anything real.
 import { parseArgs } from "@std/cli";
-import { Echo, Factory, reactor, tlsServerOptionsFromFiles } from "../mod.ts";
+import { Factory, reactor, tlsServerOptionsFromFiles } from "../mod.ts";
+import { Echo } from "../src/protocols/wire.ts";
 
 if (import.meta.main) {
   const args = parseArgs(Deno.args, {

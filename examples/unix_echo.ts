@@ -7,13 +7,13 @@
 import { parseArgs } from "@std/cli";
 import {
   ClientFactory,
-  Echo,
   Factory,
   type Failure,
   type IConnector,
   Protocol,
   reactor,
 } from "../mod.ts";
+import { Echo } from "../src/protocols/wire.ts";
 
 class Hello extends Protocol {
   override connectionMade(): void {

@@ -11,17 +11,14 @@
 // 1313` for the time, `nc localhost 1919 | head` for chargen. Ctrl-C stops it.
 // deno-lint-ignore-file no-console
 import { parseArgs } from "@std/cli";
+import { Factory, type ProtocolClass, reactor } from "../mod.ts";
 import {
   Chargen,
   Daytime,
   Discard,
   Echo,
-  Factory,
-  type IPv4Address,
-  type ProtocolClass,
   QOTD,
-  reactor,
-} from "../mod.ts";
+} from "../src/protocols/wire.ts";
 
 /** Each service: its protocol and default port. */
 const services: Record<string, { protocol: ProtocolClass; port: number }> = {
@@ -68,7 +65,7 @@ function main(): void {
       Factory.forProtocol(services[name].protocol),
       { interface: args.interface },
     );
-    console.log(`${name} on port ${(port.getHost() as IPv4Address).port}`);
+    console.log(`${name} on port ${port.getHost().port}`);
   }
   reactor.run();
 }

@@ -23,19 +23,22 @@
  */
 import { parseArgs } from "@std/cli";
 import { Factory, type ProtocolClass } from "./internet/protocol.ts";
-import type { IProtocolFactory } from "./internet/interfaces.ts";
-import { type Reactor, reactor as defaultReactor } from "./internet/reactor.ts";
+import type { IProtocolFactory, IReactorCore } from "./internet/interfaces.ts";
+import { reactor as defaultReactor } from "./internet/reactor.ts";
 import {
   clientFromString,
+  type IReactorEndpoints,
   type IStreamServerEndpoint,
   serverFromString,
 } from "./internet/endpoints.ts";
 import { formatEvent, log, type LogEvent } from "./logger.ts";
 import { Chargen, Daytime, Discard, Echo, QOTD } from "./protocols/wire.ts";
 import { ProxyFactory } from "./protocols/portforward.ts";
+// The version lives in deno.json only (JSR publishes it with the package).
+import denoJson from "../deno.json" with { type: "json" };
 
-/** The runner's version. */
-export const VERSION = "0.1.0";
+/** The runner's version: the package's, from `deno.json`. */
+export const VERSION: string = denoJson.version;
 
 const WIRE: Record<string, [ProtocolClass, string]> = {
   echo: [Echo, "sends back what it receives (RFC 862)"],
@@ -122,8 +125,14 @@ class UsageError extends Error {
 
 /** Where the runner writes (injectable for tests). */
 export interface CLIOptions {
-  /** The reactor to run. @default {the shared reactor} */
-  reactor?: Reactor;
+  /**
+   * The reactor to run: anything that runs and listens and connects as
+   * endpoints do (a `Reactor`, or a `MemoryReactor` in tests).
+   *
+   * @default {the shared reactor}
+   * @internal
+   */
+  reactor?: IReactorEndpoints & Pick<IReactorCore, "run">;
   /** Writes a line to stdout. */
   stdout?: (line: string) => void;
   /** Writes a line to stderr. */

@@ -66,6 +66,17 @@ export interface DeferredListOptions {
   consumeErrors?: boolean;
 }
 
+/** Options of {@linkcode gatherResults}. */
+export interface GatherResultsOptions {
+  /**
+   * Leave `undefined` as the result of each Deferred that fails, so its
+   * failure is not reported as unhandled (the gathered Deferred still fails).
+   *
+   * @default {false}
+   */
+  consumeErrors?: boolean;
+}
+
 /** One entry of a `DeferredList`'s result: `[true, value]` or `[false, failure]`. */
 export type DeferredListResult<T> = [true, T] | [false, Failure];
 
@@ -170,7 +181,7 @@ export class DeferredList<T = unknown>
  * it cancels them all.
  *
  * @param deferreds the Deferreds to wait for
- * @param consumeErrors leave `undefined` as the result of each one that fails
+ * @param options whether to consume the errors of the ones that fail
  * @returns a Deferred of the results
  *
  * @example
@@ -180,14 +191,26 @@ export class DeferredList<T = unknown>
  *
  * assertEquals(await gatherResults([succeed(1), succeed(2)]), [1, 2]);
  * ```
+ *
+ * @example Consuming the errors
+ * ```ts
+ * import { fail, FirstError, gatherResults } from "@twist/twist";
+ * import { assertInstanceOf } from "@std/assert";
+ *
+ * const failing = fail(new Error("boom"));
+ * const gathered = gatherResults([failing], { consumeErrors: true });
+ * let error: unknown;
+ * gathered.addErrback((f) => { error = f.value; });
+ * assertInstanceOf(error, FirstError);
+ * ```
  */
 export function gatherResults<T>(
   deferreds: Iterable<Deferred<T>>,
-  consumeErrors = false,
+  options: GatherResultsOptions = {},
 ): Deferred<T[]> {
   const list = new DeferredList<T>(deferreds, {
     fireOnOneErrback: true,
-    consumeErrors,
+    consumeErrors: options.consumeErrors ?? false,
   });
   return list.addCallback((results) => results.map((r) => r[1] as T));
 }

@@ -142,7 +142,8 @@ export class UNIXAddress implements IAddress {
  *
  * @example
  * ```ts
- * import { fromDenoAddr, IPv6Address } from "@twist/twist";
+ * import { IPv6Address } from "@twist/twist";
+ * import { fromDenoAddr } from "./address.ts";
  * import { assert } from "@std/assert";
  *
  * const addr = fromDenoAddr({ transport: "tcp", hostname: "::1", port: 80 });

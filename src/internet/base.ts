@@ -54,7 +54,8 @@ function setImmediate(f: () => void): void {
  *
  * @example A minimal scheduler driven by hand
  * ```ts
- * import { DelayedCall, type DelayedCallScheduler, TimerHeap } from "@twist/twist";
+ * import { DelayedCall, type DelayedCallScheduler } from "./base.ts";
+ * import { TimerHeap } from "./_timer_heap.ts";
  * import { assertEquals } from "@std/assert";
  *
  * let changes = 0;
@@ -233,7 +234,7 @@ export class DelayedCall implements IDelayedCall {
  *
  * @example Rejecting a negative delay
  * ```ts
- * import { checkDelay } from "@twist/twist";
+ * import { checkDelay } from "./base.ts";
  * import { assertThrows } from "@std/assert";
  *
  * checkDelay(0.5);
@@ -344,44 +345,8 @@ let nextTriggerId = 1;
  * triggers, and `callLater` on one timer heap with one native timer armed for
  * the earliest deadline.
  *
- * The life cycle is Twisted's: `run()` fires the `"startup"` event (the
- * reactor is `running` from its `"during"` phase; `callWhenRunning` functions
- * run in its `"after"` phase), and `stop()` fires `"shutdown"` on the next
- * pass of the event loop, after the timed calls already due: `"before"`
- * triggers, then `"during"` (the reactor stops `running`; one trigger,
- * installed when the reactor is made, closes what it owns: listening ports,
- * attempts still connecting, connections (given `shutdownTimeout` seconds
- * to flush), UDP ports; child processes are not killed but stop keeping the
- * process alive), then `"after"`. Then every pending delayed call is
- * cancelled, unhandled failures of Deferreds are logged, the signal handlers
- * are removed and the promise `run()` returned resolves; nothing the reactor
- * made keeps the process alive any more.
- *
- * Differences from Twisted, on purpose:
- * - Timed calls run whether or not `run()` was called, because Deno's event
- *   loop is always turning, and a pending call keeps the process alive as a
- *   `setTimeout` would (so `await deferLater(new Reactor(), 1)` works in a
- *   test or a script). `run()` is what keeps the process alive until `stop()`.
- *   After shutdown, calls scheduled anew still run the same way.
- * - `seconds()` is monotonic (and epoch-aligned), calls with equal deadlines
- *   run in the order they were scheduled, a call scheduled while timed calls
- *   run waits for the next pass, and delays longer than `setTimeout` can hold
- *   are re-armed instead of firing at once.
- * - A trigger of any phase (not only `"before"`) that returns a Deferred or a
- *   Promise delays the next phase until it settles. A Deferred's result passes
- *   through untouched (a failure nobody handles is logged as for any
- *   Deferred); a rejected Promise is logged.
- * - Every user callback the reactor invokes (timed calls, triggers,
- *   `callWhenRunning` functions) is contained: what it throws is logged and
- *   the reactor goes on. A Promise a timed call returns that rejects is
- *   logged too.
- * - A SIGINT or SIGTERM that arrives while the shutdown is already under way
- *   (a second Ctrl-C during a slow shutdown) exits the process at once with
- *   code 128 + the signal number (130 for SIGINT), as a shell reports a
- *   process killed by that signal.
- *
- * A reactor runs once: after `stop()` it cannot be run again
- * (`ReactorNotRestartable`), as in Twisted.
+ * Internal: its behaviour is documented on `Reactor`, the public face of
+ * every reactor (users see `IReactorCore` and `IReactorTime`).
  *
  * @example Startup and shutdown triggers
  * ```ts
@@ -399,6 +364,8 @@ let nextTriggerId = 1;
  * await reactor.run();
  * assertEquals(seen, ["running", "before shutdown", "after shutdown"]);
  * ```
+ *
+ * @internal
  */
 export class ReactorBase implements IReactorCore, IReactorTime {
   /**

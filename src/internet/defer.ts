@@ -39,6 +39,7 @@ export {
   type DeferredListResult,
   FirstError,
   gatherResults,
+  type GatherResultsOptions,
 } from "./_deferred_list.ts";
 export {
   ConcurrencyPrimitive,

@@ -7,66 +7,41 @@
  */
 import type {
   IAddress,
+  IConnector,
   IListeningPort,
   IProtocol,
   IProtocolFactory,
+  IReactorSSL,
+  IReactorTCP,
+  IReactorUNIX,
 } from "./interfaces.ts";
 import { Deferred } from "./defer.ts";
 import type { Failure } from "./failure.ts";
-import { ConnectError } from "./error.ts";
+import { ConnectingCancelledError } from "./error.ts";
 import { ClientFactory } from "./protocol.ts";
-import type { Connector, Port } from "./tcp.ts";
-import type { UNIXAddress } from "./address.ts";
-import type { ListenUNIXOptions } from "./unix.ts";
+import type { ConnectUNIXOptions, ListenUNIXOptions } from "./unix.ts";
 import {
   type TLSClientOptions,
   type TLSServerOptions,
   tlsServerOptionsFromFiles,
 } from "./tls.ts";
 
-/** The reactor an endpoint uses: one that listens and connects over TCP and UNIX sockets. */
-export interface EndpointReactor {
-  /** Listens on a TCP port. */
-  listenTCP(
-    port: number,
-    factory: IProtocolFactory,
-    options?: { backlog?: number; interface?: string },
-  ): Port;
-  /** Connects over TCP. */
-  connectTCP(
-    host: string,
-    port: number,
-    factory: IProtocolFactory,
-    options?: { timeout?: number; bindAddress?: [string, number] },
-  ): Connector;
-  /** Listens on a UNIX socket. */
-  listenUNIX(
-    path: string,
-    factory: IProtocolFactory,
-    options?: ListenUNIXOptions,
-  ): Port<UNIXAddress>;
-  /** Connects to a UNIX socket. */
-  connectUNIX(
-    path: string,
-    factory: IProtocolFactory,
-    options?: { timeout?: number },
-  ): Connector;
-  /** Listens with TLS. */
-  listenSSL(
-    port: number,
-    factory: IProtocolFactory,
-    tls: TLSServerOptions,
-    options?: { backlog?: number; interface?: string },
-  ): Port;
-  /** Connects with TLS. */
-  connectSSL(
-    host: string,
-    port: number,
-    factory: IProtocolFactory,
-    tls?: TLSClientOptions,
-    options?: { timeout?: number },
-  ): Connector;
-}
+/**
+ * What `serverFromString` and `clientFromString` need of a reactor: TCP, TLS
+ * and UNIX sockets. The `Reactor`, `MemoryReactor` and `MemoryReactorClock`
+ * all provide it.
+ *
+ * @example Parsing endpoints against a recording reactor
+ * ```ts
+ * import { ClientFactory, clientFromString, type IReactorEndpoints } from "@twist/twist";
+ * import { MemoryReactor } from "@twist/twist/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const reactor: IReactorEndpoints = new MemoryReactor();
+ * clientFromString(reactor, "tcp:example.com:80").connect(new ClientFactory());
+ * ```
+ */
+export type IReactorEndpoints = IReactorTCP & IReactorSSL & IReactorUNIX;
 
 /**
  * Somewhere to listen: `listen(factory)` fires with the listening port.
@@ -106,44 +81,21 @@ export interface IStreamClientEndpoint {
 }
 
 /**
- * A client endpoint's connection attempt was cancelled.
- *
- * @example
- * ```ts
- * import { ConnectingCancelledError, IPv4Address } from "@twist/twist";
- * import { assertEquals } from "@std/assert";
- *
- * const err = new ConnectingCancelledError(new IPv4Address("TCP", "example.com", 80));
- * assertEquals(err.address.toString(), 'IPv4Address(type="TCP", host="example.com", port=80)');
- * ```
- */
-export class ConnectingCancelledError extends ConnectError {
-  /** The error's name. */
-  override name = "ConnectingCancelledError";
-  /** Where it was connecting to. */
-  readonly address: IAddress;
-  /** Creates the error for an attempt to `address`. */
-  constructor(address: IAddress) {
-    super(`Connecting to ${address} was cancelled`);
-    this.address = address;
-  }
-}
-
-/**
  * Runs a client connection attempt for an endpoint: wraps the user's factory
  * so the Deferred fires with the protocol once `connectionMade` has run, or
  * fails with the connection error; cancelling stops the attempt.
  */
 function connectWith(
   factory: IProtocolFactory,
-  start: (wrapper: ClientFactory) => Connector,
+  start: (wrapper: ClientFactory) => IConnector,
 ): Deferred<IProtocol> {
   // Set just below; the canceller only runs after connectWith returns.
   // deno-lint-ignore prefer-const
-  let connector: Connector | undefined;
+  let connector: IConnector | undefined;
   let cancelling = false;
   const d = new Deferred<IProtocol>(() => {
-    if (connector?.state === "connecting") {
+    const state = connector?.state ?? "connecting";
+    if (connector && state === "connecting") {
       const address = connector.getDestination();
       cancelling = true; // The UserError from stopConnecting is ours, not the caller's.
       connector.stopConnecting();
@@ -214,7 +166,7 @@ export interface TCPServerEndpointOptions {
  * ```
  */
 export class TCP4ServerEndpoint implements IStreamServerEndpoint {
-  readonly #reactor: EndpointReactor;
+  readonly #reactor: IReactorTCP;
   /** The port to listen on (0: the OS picks). */
   readonly port: number;
   /** The interface and backlog. */
@@ -222,7 +174,7 @@ export class TCP4ServerEndpoint implements IStreamServerEndpoint {
 
   /** Creates the endpoint. */
   constructor(
-    reactor: EndpointReactor,
+    reactor: IReactorTCP,
     port: number,
     options: TCPServerEndpointOptions = {},
   ) {
@@ -253,7 +205,7 @@ export class TCP4ServerEndpoint implements IStreamServerEndpoint {
 export class TCP6ServerEndpoint extends TCP4ServerEndpoint {
   /** Creates the endpoint. */
   constructor(
-    reactor: EndpointReactor,
+    reactor: IReactorTCP,
     port: number,
     options: TCPServerEndpointOptions = {},
   ) {
@@ -283,7 +235,7 @@ export interface TCPClientEndpointOptions {
  * ```
  */
 export class TCP4ClientEndpoint implements IStreamClientEndpoint {
-  readonly #reactor: EndpointReactor;
+  readonly #reactor: IReactorTCP;
   /** The host to connect to. */
   readonly host: string;
   /** The port to connect to. */
@@ -293,7 +245,7 @@ export class TCP4ClientEndpoint implements IStreamClientEndpoint {
 
   /** Creates the endpoint. */
   constructor(
-    reactor: EndpointReactor,
+    reactor: IReactorTCP,
     host: string,
     port: number,
     options: TCPClientEndpointOptions = {},
@@ -353,7 +305,7 @@ export class HostnameEndpoint extends TCP4ClientEndpoint {}
  * ```
  */
 export class UNIXServerEndpoint implements IStreamServerEndpoint {
-  readonly #reactor: EndpointReactor;
+  readonly #reactor: IReactorUNIX;
   /** The socket's path. */
   readonly path: string;
   /** The mode, lock and backlog. */
@@ -361,7 +313,7 @@ export class UNIXServerEndpoint implements IStreamServerEndpoint {
 
   /** Creates the endpoint. */
   constructor(
-    reactor: EndpointReactor,
+    reactor: IReactorUNIX,
     path: string,
     options: ListenUNIXOptions = {},
   ) {
@@ -390,17 +342,17 @@ export class UNIXServerEndpoint implements IStreamServerEndpoint {
  * ```
  */
 export class UNIXClientEndpoint implements IStreamClientEndpoint {
-  readonly #reactor: EndpointReactor;
+  readonly #reactor: IReactorUNIX;
   /** The socket's path. */
   readonly path: string;
   /** The timeout. */
-  readonly options: { timeout?: number };
+  readonly options: ConnectUNIXOptions;
 
   /** Creates the endpoint. */
   constructor(
-    reactor: EndpointReactor,
+    reactor: IReactorUNIX,
     path: string,
-    options: { timeout?: number } = {},
+    options: ConnectUNIXOptions = {},
   ) {
     this.#reactor = reactor;
     this.path = path;
@@ -429,7 +381,7 @@ export class UNIXClientEndpoint implements IStreamClientEndpoint {
  * ```
  */
 export class SSL4ServerEndpoint implements IStreamServerEndpoint {
-  readonly #reactor: EndpointReactor;
+  readonly #reactor: IReactorSSL;
   /** The port to listen on. */
   readonly port: number;
   /** The certificate, key and ALPN protocols. */
@@ -439,7 +391,7 @@ export class SSL4ServerEndpoint implements IStreamServerEndpoint {
 
   /** Creates the endpoint. */
   constructor(
-    reactor: EndpointReactor,
+    reactor: IReactorSSL,
     port: number,
     tls: TLSServerOptions,
     options: TCPServerEndpointOptions = {},
@@ -470,7 +422,7 @@ export class SSL4ServerEndpoint implements IStreamServerEndpoint {
  * ```
  */
 export class SSL4ClientEndpoint implements IStreamClientEndpoint {
-  readonly #reactor: EndpointReactor;
+  readonly #reactor: IReactorSSL;
   /** The host to connect to. */
   readonly host: string;
   /** The port to connect to. */
@@ -482,7 +434,7 @@ export class SSL4ClientEndpoint implements IStreamClientEndpoint {
 
   /** Creates the endpoint. */
   constructor(
-    reactor: EndpointReactor,
+    reactor: IReactorSSL,
     host: string,
     port: number,
     tls: TLSClientOptions = {},
@@ -722,7 +674,7 @@ function serverOptions(
  * ```
  */
 export function serverFromString(
-  reactor: EndpointReactor,
+  reactor: IReactorEndpoints,
   description: string,
 ): IStreamServerEndpoint {
   const { type, args, kwargs } = parseDescription(description);
@@ -843,7 +795,7 @@ function hostAndPort(
  * ```
  */
 export function clientFromString(
-  reactor: EndpointReactor,
+  reactor: IReactorEndpoints,
   description: string,
 ): IStreamClientEndpoint {
   const { type, args, kwargs } = parseDescription(description);
@@ -886,7 +838,7 @@ export function clientFromString(
       ]);
       const path = args[0] ?? kwargs.path;
       if (!path) invalid(description, "missing the socket path");
-      const options: { timeout?: number } = {};
+      const options: ConnectUNIXOptions = {};
       if (kwargs.timeout !== undefined) {
         options.timeout = integer(
           description,

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import type { IAddress } from "./interfaces.ts";
 
 /**
  * A connection attempt failed. The base of every `clientConnectionFailed`
@@ -452,5 +453,124 @@ export class SSLError extends ConnectError {
   /** Creates the error. */
   constructor(message = "TLS handshake failed", options?: ErrorOptions) {
     super(message, options);
+  }
+}
+
+/**
+ * A process ended normally, with exit code 0.
+ *
+ * @example
+ * ```ts
+ * import { ProcessDone } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new ProcessDone().exitCode, 0);
+ * ```
+ */
+export class ProcessDone extends Error {
+  /** The error's name. */
+  override name = "ProcessDone";
+  /** Always 0. */
+  readonly exitCode = 0;
+  /** Always `null`. */
+  readonly signal = null;
+  /** Creates the reason. */
+  constructor(
+    message =
+      "A process has ended without apparent errors: process finished with exit code 0",
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A process ended with a non-zero exit code, or was killed by a signal.
+ *
+ * @example
+ * ```ts
+ * import { ProcessTerminated } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new ProcessTerminated(null, "SIGKILL").message, "A process has ended with a probable error condition: process ended by signal SIGKILL");
+ * ```
+ */
+export class ProcessTerminated extends Error {
+  /** The error's name. */
+  override name = "ProcessTerminated";
+  /** The exit code, or `null` when a signal ended it. */
+  readonly exitCode: number | null;
+  /** The signal that ended it (`"SIGTERM"`...), or `null`. */
+  readonly signal: string | null;
+  /** Creates the reason. */
+  constructor(exitCode: number | null, signal: string | null, detail?: string) {
+    super(
+      `A process has ended with a probable error condition: ${
+        detail ?? (signal
+          ? `process ended by signal ${signal}`
+          : `process ended with exit code ${exitCode}`)
+      }`,
+    );
+    this.exitCode = exitCode;
+    this.signal = signal;
+  }
+}
+
+/**
+ * `signalProcess` was called on a process that has exited.
+ *
+ * @example
+ * ```ts
+ * import { ProcessExitedAlready } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new ProcessExitedAlready().name, "ProcessExitedAlready");
+ * ```
+ */
+export class ProcessExitedAlready extends Error {
+  /** The error's name. */
+  override name = "ProcessExitedAlready";
+  /** Creates the error. */
+  constructor(message = "The process has already exited") {
+    super(message);
+  }
+}
+
+/**
+ * A datagram was larger than the port's `maxPacketSize`.
+ *
+ * @example
+ * ```ts
+ * import { MessageLengthError } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(new MessageLengthError("too long").name, "MessageLengthError");
+ * ```
+ */
+export class MessageLengthError extends RangeError {
+  /** The error's name. */
+  override name = "MessageLengthError";
+}
+
+/**
+ * A client endpoint's connection attempt was cancelled.
+ *
+ * @example
+ * ```ts
+ * import { ConnectingCancelledError, IPv4Address } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const err = new ConnectingCancelledError(new IPv4Address("TCP", "example.com", 80));
+ * assertEquals(err.address.toString(), 'IPv4Address(type="TCP", host="example.com", port=80)');
+ * ```
+ */
+export class ConnectingCancelledError extends ConnectError {
+  /** The error's name. */
+  override name = "ConnectingCancelledError";
+  /** Where it was connecting to. */
+  readonly address: IAddress;
+  /** Creates the error for an attempt to `address`. */
+  constructor(address: IAddress) {
+    super(`Connecting to ${address} was cancelled`);
+    this.address = address;
   }
 }

@@ -12,6 +12,13 @@
  */
 import type { Failure } from "./failure.ts";
 import type { Deferred } from "./defer.ts";
+import type { IPv4Address, IPv6Address } from "./address.ts";
+// Type-only: the option types live beside the code that reads them, and these
+// imports are erased, so importing the interfaces loads no transport code.
+import type { TLSClientOptions, TLSServerOptions } from "./_tls_upgrade.ts";
+import type { ConnectUNIXOptions, ListenUNIXOptions } from "./unix.ts";
+import type { ListenMulticastOptions, ListenUDPOptions } from "./udp.ts";
+import type { SpawnProcessOptions } from "./process.ts";
 
 /** Bytes on the wire. Strings given to `write` are encoded as UTF-8. */
 export type Data = Uint8Array | string;
@@ -415,7 +422,9 @@ export interface IProtocolFactory {
 }
 
 /**
- * A listening port, as returned by `listenTCP`.
+ * A listening port, as returned by `listenTCP`. `A` is the kind of address it
+ * is bound to (`IPv4Address | IPv6Address` for TCP, `UNIXAddress` for UNIX
+ * sockets), so `port.getHost().port` type-checks for a TCP port.
  *
  * @example Stopping a port
  * ```ts
@@ -428,14 +437,17 @@ export interface IProtocolFactory {
  * await port.stopListening();
  * ```
  */
-export interface IListeningPort {
+export interface IListeningPort<A extends IAddress = IAddress> {
   /** Starts listening (`listenTCP` has already done it). */
   startListening(): void;
   /** Stops listening; the Deferred fires when the port is closed. */
   stopListening(): Deferred<void>;
   /** The address the port is bound to (with the real port when 0 was asked). */
-  getHost(): IAddress;
+  getHost(): A;
 }
+
+/** Where a connector is in its life (Twisted's `BaseConnector.state`). */
+export type ConnectorState = NonNullable<IConnector["state"]>;
 
 /**
  * A connection attempt, as returned by `connectTCP`.
@@ -454,6 +466,14 @@ export interface IListeningPort {
  * ```
  */
 export interface IConnector {
+  // Spelled out rather than `ConnectorState`, so that entry points which
+  // re-export IConnector need not re-export one more type.
+  /**
+   * Where the connector is in its life (Twisted's connectors have it, though
+   * `IConnector` does not declare it; a connector without it is taken to be
+   * connecting).
+   */
+  readonly state?: "disconnected" | "connecting" | "connected";
   /** Stops an attempt in progress. */
   stopConnecting(): void;
   /** Disconnects the connection, or stops the attempt if not yet connected. */
@@ -521,4 +541,352 @@ export interface IReactorTCP {
     factory: IProtocolFactory,
     options?: ConnectTCPOptions,
   ): IConnector;
+}
+
+/**
+ * A factory for client connections: it hears how each attempt of a connector
+ * goes (`twisted.internet.protocol.ClientFactory`'s methods).
+ *
+ * @example A factory that reports failed attempts
+ * ```ts
+ * import { ClientFactory, type Failure, type IClientFactory, type IConnector } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const failures: string[] = [];
+ * class Reporting extends ClientFactory {
+ *   override clientConnectionFailed(_c: IConnector, reason: Failure): void {
+ *     failures.push(reason.getErrorMessage());
+ *   }
+ * }
+ * const factory: IClientFactory = new Reporting();
+ * assertEquals(typeof factory.startedConnecting, "function");
+ * ```
+ */
+export interface IClientFactory extends IProtocolFactory {
+  /** Called when a connection attempt starts. */
+  startedConnecting(connector: IConnector): void;
+  /** Called when an attempt fails; `connector.connect()` tries again. */
+  clientConnectionFailed(connector: IConnector, reason: Failure): void;
+  /** Called when an established connection is lost. */
+  clientConnectionLost(connector: IConnector, reason: Failure): void;
+}
+
+/**
+ * A reactor that listens and connects over TLS (`listenSSL`, `connectSSL`).
+ *
+ * @example Connecting over TLS with a recording reactor
+ * ```ts
+ * import { ClientFactory, type IReactorSSL } from "@twist/twist";
+ * import { MemoryReactor } from "@twist/twist/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const memory = new MemoryReactor();
+ * const tls: IReactorSSL = memory;
+ * tls.connectSSL("example.com", 443, new ClientFactory(), {});
+ * assertEquals(memory.sslClients[0].port, 443);
+ * ```
+ */
+export interface IReactorSSL {
+  /**
+   * Listens with TLS on `port`; `tls` holds the certificate chain and key as
+   * PEM text and the ALPN protocols offered.
+   */
+  listenSSL(
+    port: number,
+    factory: IProtocolFactory,
+    tls: TLSServerOptions,
+    options?: ListenTCPOptions,
+  ): IListeningPort;
+  /** Connects with TLS to `host:port`, verifying the server's certificate. */
+  connectSSL(
+    host: string,
+    port: number,
+    factory: IProtocolFactory,
+    tls?: TLSClientOptions,
+    options?: ConnectTCPOptions,
+  ): IConnector;
+}
+
+/**
+ * A reactor that listens and connects on UNIX sockets.
+ *
+ * @example Listening on a socket with a recording reactor
+ * ```ts
+ * import { Factory, Protocol, type IReactorUNIX } from "@twist/twist";
+ * import { MemoryReactor } from "@twist/twist/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const memory = new MemoryReactor();
+ * const unix: IReactorUNIX = memory;
+ * unix.listenUNIX("/tmp/app.sock", Factory.forProtocol(Protocol), { mode: 0o600 });
+ * assertEquals(memory.unixServers[0].path, "/tmp/app.sock");
+ * ```
+ */
+export interface IReactorUNIX {
+  /** Listens on the UNIX socket at `path`. */
+  listenUNIX(
+    path: string,
+    factory: IProtocolFactory,
+    options?: ListenUNIXOptions,
+  ): IListeningPort;
+  /** Connects to the UNIX socket at `path`. */
+  connectUNIX(
+    path: string,
+    factory: IProtocolFactory,
+    options?: ConnectUNIXOptions,
+  ): IConnector;
+}
+
+/** Where a datagram goes: `[host, port]` or an address object. */
+export type DatagramAddress = [string, number] | IPv4Address | IPv6Address;
+
+/**
+ * A bound UDP port, the transport of a `DatagramProtocol`
+ * (`twisted.internet.interfaces.IUDPTransport`).
+ *
+ * @example Sending a datagram to yourself
+ * ```ts
+ * import { DatagramProtocol, Reactor, type IUDPTransport } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * const port: IUDPTransport = new Reactor().listenUDP(0, new DatagramProtocol(), { interface: "127.0.0.1" });
+ * await port.listening;
+ * assert(port.getHost().port > 0);
+ * await port.stopListening();
+ * ```
+ */
+export interface IUDPTransport
+  extends IListeningPort<IPv4Address | IPv6Address> {
+  /**
+   * Settles once the port is bound (binding is asynchronous on Deno); rejects
+   * with `CannotListenError`.
+   */
+  readonly listening: Promise<void>;
+  /**
+   * Sends one datagram to `addr` (or to the connected peer).
+   *
+   * @throws {MessageLengthError} when it is larger than the port's `maxPacketSize`
+   */
+  write(data: Data, addr?: DatagramAddress): void;
+  /** Sends the items as one datagram. */
+  writeSequence(data: Iterable<Data>, addr?: DatagramAddress): void;
+  /** Sends to, and receives only from, `host:port`. */
+  connect(host: string, port: number): void;
+  /** Allows (or forbids) sending to broadcast addresses. */
+  setBroadcastAllowed(enabled: boolean): void;
+  /** Whether sending to broadcast addresses is allowed. */
+  getBroadcastAllowed(): boolean;
+}
+
+/**
+ * A UDP port that can join multicast groups
+ * (`twisted.internet.interfaces.IMulticastTransport`).
+ *
+ * @example Setting the multicast TTL
+ * ```ts
+ * import { DatagramProtocol, Reactor, type IMulticastTransport } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const port: IMulticastTransport = new Reactor().listenMulticast(0, new DatagramProtocol(), { interface: "127.0.0.1" });
+ * await port.listening;
+ * port.setTTL(2);
+ * assertEquals(port.getTTL(), 2);
+ * await port.stopListening();
+ * ```
+ */
+export interface IMulticastTransport extends IUDPTransport {
+  /** Joins the multicast group `address` (on interface `iface`). */
+  joinGroup(address: string, iface?: string): Deferred<void>;
+  /** Leaves the multicast group `address`. */
+  leaveGroup(address: string, iface?: string): Deferred<void>;
+  /** Sets the time-to-live of outgoing multicast datagrams. */
+  setTTL(ttl: number): void;
+  /** The time-to-live of outgoing multicast datagrams. */
+  getTTL(): number;
+  /** Whether this host receives its own multicast datagrams. */
+  setLoopbackMode(enabled: boolean): void;
+  /** Whether this host receives its own multicast datagrams. */
+  getLoopbackMode(): boolean;
+  /** Sends multicast datagrams out of the interface with address `iface`. */
+  setOutgoingInterface(iface: string): Deferred<void>;
+}
+
+/**
+ * A protocol for datagrams (`twisted.internet.protocol.DatagramProtocol`'s
+ * methods), as `listenUDP` takes it.
+ *
+ * @example
+ * ```ts
+ * import { DatagramProtocol, type IDatagramProtocol } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const p: IDatagramProtocol = new DatagramProtocol();
+ * assertEquals(typeof p.datagramReceived, "function");
+ * ```
+ */
+export interface IDatagramProtocol {
+  /** Attaches the port and calls `startProtocol`. */
+  makeConnection(transport: IUDPTransport): void;
+  /** Called when the protocol starts listening. */
+  startProtocol(): void;
+  /** Called when the protocol stops listening. */
+  stopProtocol(): void;
+  /** Called with each datagram and where it came from. */
+  datagramReceived(data: Uint8Array, addr: IPv4Address | IPv6Address): void;
+  /** Called when a connected port's peer refuses (Deno cannot tell). */
+  connectionRefused(): void;
+}
+
+/**
+ * A reactor that listens for UDP datagrams.
+ *
+ * @example
+ * ```ts
+ * import { DatagramProtocol, Reactor, type IReactorUDP } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const udp: IReactorUDP = new Reactor();
+ * const port = udp.listenUDP(0, new DatagramProtocol(), { interface: "127.0.0.1" });
+ * await port.listening;
+ * assertEquals(port.getHost().type, "UDP");
+ * await port.stopListening();
+ * ```
+ */
+export interface IReactorUDP {
+  /** Listens on UDP `port` with `protocol`; binding finishes asynchronously (`port.listening`). */
+  listenUDP(
+    port: number,
+    protocol: IDatagramProtocol,
+    options?: ListenUDPOptions,
+  ): IUDPTransport;
+}
+
+/**
+ * A reactor that listens for multicast UDP datagrams.
+ *
+ * @example
+ * ```ts
+ * import { DatagramProtocol, Reactor, type IReactorMulticast } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const multicast: IReactorMulticast = new Reactor();
+ * const port = multicast.listenMulticast(0, new DatagramProtocol(), { interface: "127.0.0.1" });
+ * await port.listening;
+ * assertEquals(port.getHost().type, "UDP");
+ * await port.stopListening();
+ * ```
+ */
+export interface IReactorMulticast {
+  /** Listens on UDP `port` for multicast (`joinGroup`, `setTTL`...). */
+  listenMulticast(
+    port: number,
+    protocol: IDatagramProtocol,
+    options?: ListenMulticastOptions,
+  ): IMulticastTransport;
+}
+
+/**
+ * A child process as its protocol sees it
+ * (`twisted.internet.interfaces.IProcessTransport`).
+ *
+ * @example Writing to a child's stdin
+ * ```ts
+ * import { ProcessProtocol, Reactor, type Failure, type IProcessTransport } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const ended = Promise.withResolvers<string>();
+ * class Cat extends ProcessProtocol {
+ *   out = "";
+ *   override outReceived(data: Uint8Array): void {
+ *     this.out += new TextDecoder().decode(data);
+ *   }
+ *   override processEnded(_reason: Failure): void {
+ *     ended.resolve(this.out);
+ *   }
+ * }
+ * const child: IProcessTransport = new Reactor().spawnProcess(new Cat(), "cat", ["cat"]);
+ * child.write("meow");
+ * child.closeStdin();
+ * assertEquals(await ended.promise, "meow");
+ * ```
+ */
+export interface IProcessTransport extends IConsumer {
+  /** The child's process id. */
+  readonly pid: number;
+  /** Writes to the child's stdin (a string as UTF-8); dropped once stdin is closed. */
+  write(data: Data): void;
+  /** Writes each item in order. */
+  writeSequence(data: Iterable<Data>): void;
+  /** Bytes written to stdin but not yet taken by the child. */
+  getWriteBufferSize(): number;
+  /** Closes the child's stdin once what was written has been sent. */
+  closeStdin(): void;
+  /** Closes a pipe by descriptor: 0 (stdin) is closed; 1 and 2 are read to the end. */
+  closeChildFD(fd: number): void;
+  /** Closes stdin; the process ends on its own. */
+  loseConnection(): void;
+  /**
+   * Sends `signal` (`"TERM"`, `"KILL"`, `"INT"`... or `"SIGTERM"`) to the
+   * child.
+   *
+   * @throws {ProcessExitedAlready} once the child has exited
+   */
+  signalProcess(signal: string): void;
+}
+
+/**
+ * A protocol for a child process (`ProcessProtocol`'s methods).
+ *
+ * @example
+ * ```ts
+ * import { ProcessProtocol, type IProcessProtocol } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const p: IProcessProtocol = new ProcessProtocol();
+ * assertEquals(typeof p.processEnded, "function");
+ * ```
+ */
+export interface IProcessProtocol {
+  /** Attaches the transport and calls `connectionMade`. */
+  makeConnection(transport: IProcessTransport): void;
+  /** Called with data from the child's `fd` (1: stdout, 2: stderr). */
+  childDataReceived(fd: number, data: Uint8Array): void;
+  /** Called when the child's `fd` is closed. */
+  childConnectionLost(fd: number): void;
+  /** Called when the process exits (its pipes may still have data). */
+  processExited(reason: Failure): void;
+  /** Called when the process has exited and all its pipes are closed. */
+  processEnded(reason: Failure): void;
+}
+
+/**
+ * A reactor that runs child processes.
+ *
+ * @example
+ * ```ts
+ * import { ProcessProtocol, Reactor, type Failure, type IReactorProcess } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * const ended = Promise.withResolvers<Failure>();
+ * class Wait extends ProcessProtocol {
+ *   override processEnded(reason: Failure): void {
+ *     ended.resolve(reason);
+ *   }
+ * }
+ * const processes: IReactorProcess = new Reactor();
+ * processes.spawnProcess(new Wait(), "deno", ["deno", "eval", ""]);
+ * assert((await ended.promise).getErrorMessage().includes("exit code 0"));
+ * ```
+ */
+export interface IReactorProcess {
+  /**
+   * Runs `executable` with `args` (whose first item is the program's own
+   * name, as in Twisted) connected to `protocol`.
+   */
+  spawnProcess(
+    protocol: IProcessProtocol,
+    executable: string,
+    args?: string[],
+    options?: SpawnProcessOptions,
+  ): IProcessTransport;
 }

@@ -16,12 +16,19 @@
  */
 import type {
   Data,
+  IProcessProtocol,
+  IProcessTransport,
   IPullProducer,
   IPushProducer,
   IReactorCore,
   TriggerID,
 } from "./interfaces.ts";
 import { Failure } from "./failure.ts";
+import {
+  ProcessDone,
+  ProcessExitedAlready,
+  ProcessTerminated,
+} from "./error.ts";
 import { log } from "../logger.ts";
 import { watchResult } from "./_callbacks.ts";
 import { toBytes } from "./_bytes.ts";
@@ -31,85 +38,6 @@ import {
   type ResourceRegistry,
 } from "./_registry.ts";
 import { WriteBuffer, type WriteBufferEvent } from "./_write_buffer.ts";
-
-/**
- * A process ended normally, with exit code 0.
- *
- * @example
- * ```ts
- * import { ProcessDone } from "@twist/twist";
- * import { assertEquals } from "@std/assert";
- *
- * assertEquals(new ProcessDone().exitCode, 0);
- * ```
- */
-export class ProcessDone extends Error {
-  /** The error's name. */
-  override name = "ProcessDone";
-  /** Always 0. */
-  readonly exitCode = 0;
-  /** Always `null`. */
-  readonly signal = null;
-  /** Creates the reason. */
-  constructor(
-    message =
-      "A process has ended without apparent errors: process finished with exit code 0",
-  ) {
-    super(message);
-  }
-}
-
-/**
- * A process ended with a non-zero exit code, or was killed by a signal.
- *
- * @example
- * ```ts
- * import { ProcessTerminated } from "@twist/twist";
- * import { assertEquals } from "@std/assert";
- *
- * assertEquals(new ProcessTerminated(null, "SIGKILL").message, "A process has ended with a probable error condition: process ended by signal SIGKILL");
- * ```
- */
-export class ProcessTerminated extends Error {
-  /** The error's name. */
-  override name = "ProcessTerminated";
-  /** The exit code, or `null` when a signal ended it. */
-  readonly exitCode: number | null;
-  /** The signal that ended it (`"SIGTERM"`...), or `null`. */
-  readonly signal: string | null;
-  /** Creates the reason. */
-  constructor(exitCode: number | null, signal: string | null, detail?: string) {
-    super(
-      `A process has ended with a probable error condition: ${
-        detail ?? (signal
-          ? `process ended by signal ${signal}`
-          : `process ended with exit code ${exitCode}`)
-      }`,
-    );
-    this.exitCode = exitCode;
-    this.signal = signal;
-  }
-}
-
-/**
- * `signalProcess` was called on a process that has exited.
- *
- * @example
- * ```ts
- * import { ProcessExitedAlready } from "@twist/twist";
- * import { assertEquals } from "@std/assert";
- *
- * assertEquals(new ProcessExitedAlready().name, "ProcessExitedAlready");
- * ```
- */
-export class ProcessExitedAlready extends Error {
-  /** The error's name. */
-  override name = "ProcessExitedAlready";
-  /** Creates the error. */
-  constructor(message = "The process has already exited") {
-    super(message);
-  }
-}
 
 /**
  * The base class of process protocols: override the events you care about.
@@ -133,12 +61,12 @@ export class ProcessExitedAlready extends Error {
  * assertEquals(await ended.promise, "hi\n");
  * ```
  */
-export class ProcessProtocol {
+export class ProcessProtocol implements IProcessProtocol {
   /** The process's transport; set by `makeConnection`. */
-  transport!: ProcessTransport;
+  transport!: IProcessTransport;
 
   /** Attaches the transport and calls `connectionMade`. */
-  makeConnection(transport: ProcessTransport): void {
+  makeConnection(transport: IProcessTransport): void {
     this.transport = transport;
     return this.connectionMade();
   }
@@ -223,11 +151,11 @@ export interface SpawnProcessOptions {
  * await done.promise;
  * ```
  */
-export class ProcessTransport {
+export class ProcessTransport implements IProcessTransport {
   /** The child's process id. */
   readonly pid: number;
   #child: Deno.ChildProcess;
-  #protocol: ProcessProtocol;
+  #protocol: IProcessProtocol;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   /** stdin's queue, pump and producer. */
   #stdin: WriteBuffer;
@@ -252,7 +180,7 @@ export class ProcessTransport {
    */
   constructor(
     child: Deno.ChildProcess,
-    protocol: ProcessProtocol,
+    protocol: IProcessProtocol,
     reactor?: IReactorCore,
   ) {
     this.#child = child;
@@ -490,7 +418,7 @@ const PROCESS: ResourceKind<ProcessTransport> = {
  *   type Failure,
  *   ProcessProtocol,
  *   type ProcessTerminated,
- *   spawnProcess,
+ *   Reactor,
  * } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
  *
@@ -500,12 +428,12 @@ const PROCESS: ResourceKind<ProcessTransport> = {
  *     ended.resolve((reason.value as ProcessTerminated).exitCode);
  *   }
  * }
- * spawnProcess(new Wait(), "deno", ["deno", "eval", "Deno.exit(3)"]);
+ * new Reactor().spawnProcess(new Wait(), "deno", ["deno", "eval", "Deno.exit(3)"]);
  * assertEquals(await ended.promise, 3);
  * ```
  */
 export function spawnProcess(
-  protocol: ProcessProtocol,
+  protocol: IProcessProtocol,
   executable: string,
   args: string[] = [executable],
   options: SpawnProcessOptions = {},
@@ -546,7 +474,7 @@ export function spawnProcess(
 
 /** A transport for a program that could not be started: the protocol hears it through processEnded. */
 function notFound(
-  protocol: ProcessProtocol,
+  protocol: IProcessProtocol,
   executable: string,
   cause: unknown,
 ): ProcessTransport {
@@ -579,7 +507,8 @@ function notFound(
       throw new ProcessExitedAlready();
     },
   });
-  protocol.transport = stub;
+  // Attached without connectionMade: the program never started.
+  (protocol as { transport?: IProcessTransport }).transport = stub;
   queueMicrotask(() => {
     try {
       protocol.processExited(reason);

@@ -14,6 +14,7 @@
 import type { Failure } from "./failure.ts";
 import type {
   IAddress,
+  IClientFactory,
   IConnector,
   IDelayedCall,
   IProtocol,
@@ -198,7 +199,7 @@ export class ServerFactory extends Factory {}
  * assertEquals(f.seen, []);
  * ```
  */
-export class ClientFactory extends Factory {
+export class ClientFactory extends Factory implements IClientFactory {
   /** Called when a connection attempt starts. */
   startedConnecting(_connector: IConnector): void {}
 

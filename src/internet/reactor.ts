@@ -2,7 +2,7 @@
  * The Deno reactor, and `reactor`, the default instance.
  *
  * The life cycle and timers live in `base.ts` (`ReactorBase`); this class adds
- * the network: TCP here, and later TLS, UNIX sockets, UDP and processes.
+ * the network: TCP, TLS, UNIX sockets, UDP and child processes.
  *
  * @module
  */
@@ -19,34 +19,85 @@ import {
   type TLSClientOptions,
   type TLSServerOptions,
 } from "./tls.ts";
+import { spawnProcess, type SpawnProcessOptions } from "./process.ts";
 import {
-  type ProcessProtocol,
-  type ProcessTransport,
-  spawnProcess,
-  type SpawnProcessOptions,
-} from "./process.ts";
-import {
-  type DatagramProtocol,
   listenMulticast,
   type ListenMulticastOptions,
   listenUDP,
   type ListenUDPOptions,
-  type MulticastPort,
-  type UDPPort,
 } from "./udp.ts";
 import { ReactorBase } from "./base.ts";
 import type {
   ConnectTCPOptions,
+  IConnector,
+  IDatagramProtocol,
+  IListeningPort,
+  IMulticastTransport,
+  IProcessProtocol,
+  IProcessTransport,
   IProtocolFactory,
+  IReactorCore,
+  IReactorMulticast,
+  IReactorProcess,
+  IReactorSSL,
   IReactorTCP,
+  IReactorTime,
+  IReactorUDP,
+  IReactorUNIX,
+  IUDPTransport,
   ListenTCPOptions,
 } from "./interfaces.ts";
-import { type Connector, connectTCP, listenTCP, type Port } from "./tcp.ts";
+import { connectTCP, listenTCP } from "./tcp.ts";
 import { installDefaultReactor } from "./_default_reactor.ts";
 
 /**
- * A reactor: timers, the run/stop life cycle, and TCP. Use the shared
- * {@linkcode reactor}, or `new Reactor()` for an isolated one (tests do).
+ * A reactor: timers, the run/stop life cycle, TCP, TLS, UNIX sockets, UDP and
+ * processes. Use the shared {@linkcode reactor}, or `new Reactor()` for an
+ * isolated one (tests do). Besides the network methods below it has
+ * {@linkcode IReactorCore}'s `run`, `stop`, `callWhenRunning` and system
+ * event triggers, {@linkcode IReactorTime}'s `callLater`, `seconds` and
+ * `getDelayedCalls`, and `shutdownTimeout`: the seconds `stop()` lets
+ * connections flush their writes before aborting them (default 5).
+ *
+ * The life cycle is Twisted's: `run()` fires the `"startup"` event (the
+ * reactor is `running` from its `"during"` phase; `callWhenRunning` functions
+ * run in its `"after"` phase), and `stop()` fires `"shutdown"` on the next
+ * pass of the event loop, after the timed calls already due: `"before"`
+ * triggers, then `"during"` (the reactor stops `running`; one trigger,
+ * installed when the reactor is made, closes what it owns: listening ports,
+ * attempts still connecting, connections (given `shutdownTimeout` seconds
+ * to flush), UDP ports; child processes are not killed but stop keeping the
+ * process alive), then `"after"`. Then every pending delayed call is
+ * cancelled, unhandled failures of Deferreds are logged, the signal handlers
+ * are removed and the promise `run()` returned resolves; nothing the reactor
+ * made keeps the process alive any more.
+ *
+ * Differences from Twisted, on purpose:
+ * - Timed calls run whether or not `run()` was called, because Deno's event
+ *   loop is always turning, and a pending call keeps the process alive as a
+ *   `setTimeout` would (so `await deferLater(new Reactor(), 1)` works in a
+ *   test or a script). `run()` is what keeps the process alive until `stop()`.
+ *   After shutdown, calls scheduled anew still run the same way.
+ * - `seconds()` is monotonic (and epoch-aligned), calls with equal deadlines
+ *   run in the order they were scheduled, a call scheduled while timed calls
+ *   run waits for the next pass, and delays longer than `setTimeout` can hold
+ *   are re-armed instead of firing at once.
+ * - A trigger of any phase (not only `"before"`) that returns a Deferred or a
+ *   Promise delays the next phase until it settles. A Deferred's result passes
+ *   through untouched (a failure nobody handles is logged as for any
+ *   Deferred); a rejected Promise is logged.
+ * - Every user callback the reactor invokes (timed calls, triggers,
+ *   `callWhenRunning` functions, protocol and factory callbacks) is
+ *   contained: what it throws, or the rejection of a promise it returns, is
+ *   logged and the reactor goes on. While it runs, any other unhandled
+ *   promise rejection is logged too instead of ending the process.
+ * - A SIGINT or SIGTERM that arrives while the shutdown is already under way
+ *   (a second Ctrl-C during a slow shutdown) exits the process at once with
+ *   code 128 + the signal number (130 for SIGINT), as a shell reports a
+ *   process killed by that signal.
+ *
+ * A reactor runs once: after `stop()` it cannot be run again
+ * (`ReactorNotRestartable`), as in Twisted.
  *
  * @example Listening and connecting on loopback
  * ```ts
@@ -69,7 +120,16 @@ import { installDefaultReactor } from "./_default_reactor.ts";
  * assertEquals(port.getHost().type, "TCP");
  * ```
  */
-export class Reactor extends ReactorBase implements IReactorTCP {
+export class Reactor extends ReactorBase
+  implements
+    IReactorCore,
+    IReactorTime,
+    IReactorTCP,
+    IReactorSSL,
+    IReactorUNIX,
+    IReactorUDP,
+    IReactorMulticast,
+    IReactorProcess {
   /**
    * Listens on TCP `port` (0 lets the OS pick), building a protocol with
    * `factory` for each connection.
@@ -84,7 +144,7 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     port: number,
     factory: IProtocolFactory,
     options: ListenTCPOptions = {},
-  ): Port<IPv4Address | IPv6Address> {
+  ): IListeningPort<IPv4Address | IPv6Address> {
     return listenTCP(this, port, factory, options);
   }
 
@@ -100,7 +160,7 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     port: number,
     factory: IProtocolFactory,
     options: ConnectTCPOptions = {},
-  ): Connector {
+  ): IConnector {
     return connectTCP(this, host, port, factory, options);
   }
 
@@ -119,7 +179,7 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     factory: IProtocolFactory,
     tls: TLSServerOptions,
     options: ListenTCPOptions = {},
-  ): Port<IPv4Address | IPv6Address> {
+  ): IListeningPort<IPv4Address | IPv6Address> {
     return listenSSL(this, port, factory, tls, options);
   }
 
@@ -138,7 +198,7 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     factory: IProtocolFactory,
     tls: TLSClientOptions = {},
     options: ConnectTCPOptions = {},
-  ): Connector {
+  ): IConnector {
     return connectSSL(this, host, port, factory, tls, options);
   }
 
@@ -151,11 +211,11 @@ export class Reactor extends ReactorBase implements IReactorTCP {
    * @throws {Error} when `--allow-run` is missing (the message names the flag)
    */
   spawnProcess(
-    protocol: ProcessProtocol,
+    protocol: IProcessProtocol,
     executable: string,
     args: string[] = [executable],
     options: SpawnProcessOptions = {},
-  ): ProcessTransport {
+  ): IProcessTransport {
     // As in Twisted, children outlive the reactor; registered with it until
     // they end, they just stop keeping this process alive at its shutdown.
     return spawnProcess(protocol, executable, args, options, this);
@@ -172,18 +232,18 @@ export class Reactor extends ReactorBase implements IReactorTCP {
    */
   listenUDP(
     port: number,
-    protocol: DatagramProtocol,
+    protocol: IDatagramProtocol,
     options: ListenUDPOptions = {},
-  ): UDPPort {
+  ): IUDPTransport {
     return listenUDP(port, protocol, options, this);
   }
 
   /** Listens on UDP `port` for multicast (`joinGroup`, `setTTL`, `setLoopbackMode`). */
   listenMulticast(
     port: number,
-    protocol: DatagramProtocol,
+    protocol: IDatagramProtocol,
     options: ListenMulticastOptions = {},
-  ): MulticastPort {
+  ): IMulticastTransport {
     return listenMulticast(port, protocol, options, this);
   }
 
@@ -201,7 +261,7 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     path: string,
     factory: IProtocolFactory,
     options: ListenUNIXOptions = {},
-  ): Port<UNIXAddress> {
+  ): IListeningPort<UNIXAddress> {
     return listenUNIX(this, path, factory, options);
   }
 
@@ -214,7 +274,7 @@ export class Reactor extends ReactorBase implements IReactorTCP {
     path: string,
     factory: IProtocolFactory,
     options: ConnectUNIXOptions = {},
-  ): Connector {
+  ): IConnector {
     return connectUNIX(this, path, factory, options);
   }
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type {
+  ConnectorState,
   ConnectTCPOptions,
   IAddress,
   IConnector,
@@ -471,8 +472,7 @@ export function listenErrorDetail(
   return (e as Error)?.message ?? String(e);
 }
 
-/** The states of a connector. */
-export type ConnectorState = "disconnected" | "connecting" | "connected";
+export type { ConnectorState } from "./interfaces.ts";
 
 /**
  * How a connector reaches its destination: TCP here, UNIX sockets in

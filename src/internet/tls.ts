@@ -35,23 +35,40 @@ import {
 
 export type { TLSClientOptions, TLSServerOptions } from "./_tls_upgrade.ts";
 
+/** Options of `tlsServerOptionsFromFiles`. */
+export interface TLSServerFilesOptions {
+  /** Protocols offered for ALPN, most preferred first. */
+  alpnProtocols?: string[];
+}
+
 /**
  * Reads a certificate chain and key from PEM files (Twisted's
  * `privateKey=`/`certKey=`), for `listenSSL`. Requires `--allow-read` on both
  * files.
  *
+ * @param certFile the certificate chain, PEM
+ * @param keyFile the private key, PEM
+ * @param options the ALPN protocols to offer
+ * @returns the options `listenSSL` takes
+ * @throws {Error} when a file cannot be read (naming the flag to add when the
+ * permission is missing)
+ *
  * @example
  * ```ts ignore
- * import { reactor, tlsServerOptionsFromFiles } from "@twist/twist";
+ * import { Factory, Protocol, reactor, tlsServerOptionsFromFiles } from "@twist/twist";
  *
- * const tls = tlsServerOptionsFromFiles("server.pem", "server.key");
+ * const tls = tlsServerOptionsFromFiles("server.pem", "server.key", {
+ *   alpnProtocols: ["h2", "http/1.1"],
+ * });
+ * reactor.listenSSL(8443, Factory.forProtocol(Protocol), tls);
  * ```
  */
 export function tlsServerOptionsFromFiles(
   certFile: string,
   keyFile: string,
-  alpnProtocols?: string[],
+  options: TLSServerFilesOptions = {},
 ): TLSServerOptions {
+  const { alpnProtocols } = options;
   const read = (path: string): string => {
     try {
       return Deno.readTextFileSync(path);

@@ -14,10 +14,17 @@
  * @module
  */
 import type dgram from "node:dgram";
-import type { IListeningPort, IReactorCore } from "./interfaces.ts";
+import type {
+  DatagramAddress,
+  IDatagramProtocol,
+  IListeningPort,
+  IMulticastTransport,
+  IReactorCore,
+  IUDPTransport,
+} from "./interfaces.ts";
 import { IPv4Address, IPv6Address } from "./address.ts";
 import { Deferred } from "./defer.ts";
-import { CannotListenError } from "./error.ts";
+import { CannotListenError, MessageLengthError } from "./error.ts";
 import { allowNetFlag } from "./_permissions.ts";
 import { toBytes } from "./_bytes.ts";
 import {
@@ -28,27 +35,10 @@ import {
 import { log } from "../logger.ts";
 import { watchResult } from "./_callbacks.ts";
 
-/** Where a datagram goes: `[host, port]` or an address object. */
-export type DatagramAddress = [string, number] | IPv4Address | IPv6Address;
-
 /**
- * A datagram was larger than the port's `maxPacketSize`.
- *
- * @example
- * ```ts
- * import { MessageLengthError } from "@twist/twist";
- * import { assertEquals } from "@std/assert";
- *
- * assertEquals(new MessageLengthError("too long").name, "MessageLengthError");
- * ```
- */
-export class MessageLengthError extends RangeError {
-  /** The error's name. */
-  override name = "MessageLengthError";
-}
-
-/**
- * The base class of datagram protocols: override `datagramReceived`.
+ * The base class of datagram protocols: override `datagramReceived`. `T` is
+ * the transport's type: `IMulticastTransport` for a protocol given to
+ * `listenMulticast` that joins groups from `this.transport`.
  *
  * @example A UDP echo protocol
  * ```ts
@@ -61,12 +51,13 @@ export class MessageLengthError extends RangeError {
  * }
  * ```
  */
-export class DatagramProtocol {
+export class DatagramProtocol<T extends IUDPTransport = IUDPTransport>
+  implements IDatagramProtocol {
   /** The port; set by `makeConnection`. */
-  transport!: UDPPort;
+  transport!: T;
 
   /** Attaches the port and calls `startProtocol`. */
-  makeConnection(transport: UDPPort): void {
+  makeConnection(transport: T): void {
     this.transport = transport;
     return this.startProtocol();
   }
@@ -154,11 +145,11 @@ function splitAddress(addr: DatagramAddress): [string, number] {
  * await port.stopListening();
  * ```
  */
-export class UDPPort implements IListeningPort {
+export class UDPPort implements IUDPTransport {
   /** Settles once the port is bound (rejects with `CannotListenError`). */
   readonly listening: Promise<void>;
   readonly #socket: dgram.Socket;
-  readonly #protocol: DatagramProtocol;
+  readonly #protocol: IDatagramProtocol;
   readonly #port: number;
   readonly #interface: string;
   readonly #maxPacketSize: number;
@@ -175,7 +166,7 @@ export class UDPPort implements IListeningPort {
    */
   constructor(
     port: number,
-    protocol: DatagramProtocol,
+    protocol: IDatagramProtocol,
     options: ListenUDPOptions = {},
     reuseAddr = false,
     reactor?: Pick<IReactorCore, "addSystemEventTrigger">,
@@ -412,7 +403,7 @@ export interface ListenMulticastOptions extends ListenUDPOptions {
  * await port.stopListening();
  * ```
  */
-export class MulticastPort extends UDPPort {
+export class MulticastPort extends UDPPort implements IMulticastTransport {
   #ttl = 1;
   #loopback = true;
 
@@ -488,10 +479,10 @@ export class MulticastPort extends UDPPort {
  *
  * @example
  * ```ts
- * import { DatagramProtocol, listenUDP } from "@twist/twist";
+ * import { DatagramProtocol, Reactor } from "@twist/twist";
  * import { assert } from "@std/assert";
  *
- * const port = listenUDP(0, new DatagramProtocol(), { interface: "127.0.0.1" });
+ * const port = new Reactor().listenUDP(0, new DatagramProtocol(), { interface: "127.0.0.1" });
  * await port.listening;
  * assert(port.getHost().port > 0);
  * await port.stopListening();
@@ -499,7 +490,7 @@ export class MulticastPort extends UDPPort {
  */
 export function listenUDP(
   port: number,
-  protocol: DatagramProtocol,
+  protocol: IDatagramProtocol,
   options: ListenUDPOptions = {},
   reactor?: Pick<IReactorCore, "addSystemEventTrigger">,
 ): UDPPort {
@@ -511,10 +502,10 @@ export function listenUDP(
  *
  * @example
  * ```ts
- * import { DatagramProtocol, listenMulticast } from "@twist/twist";
+ * import { DatagramProtocol, Reactor } from "@twist/twist";
  * import { assert } from "@std/assert";
  *
- * const port = listenMulticast(0, new DatagramProtocol(), { interface: "127.0.0.1" });
+ * const port = new Reactor().listenMulticast(0, new DatagramProtocol(), { interface: "127.0.0.1" });
  * await port.listening;
  * assert(port.getHost().port > 0);
  * await port.stopListening();
@@ -522,7 +513,7 @@ export function listenUDP(
  */
 export function listenMulticast(
   port: number,
-  protocol: DatagramProtocol,
+  protocol: IDatagramProtocol,
   options: ListenMulticastOptions = {},
   reactor?: Pick<IReactorCore, "addSystemEventTrigger">,
 ): MulticastPort {

@@ -52,7 +52,7 @@ export interface ConnectUNIXOptions {
  *
  * @example
  * ```ts
- * import { unixFlags } from "@twist/twist";
+ * import { unixFlags } from "./unix.ts";
  * import { assertEquals } from "@std/assert";
  *
  * assertEquals(

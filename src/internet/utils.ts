@@ -8,10 +8,10 @@
  */
 import { Deferred } from "./defer.ts";
 import type { Failure } from "./failure.ts";
+import type { ProcessDone, ProcessTerminated } from "./error.ts";
+import type { IReactorProcess } from "./interfaces.ts";
 import {
-  type ProcessDone,
   ProcessProtocol,
-  type ProcessTerminated,
   spawnProcess,
   type SpawnProcessOptions,
 } from "./process.ts";
@@ -43,13 +43,25 @@ class Collector extends ProcessProtocol {
   }
 }
 
+/** Options of the `getProcess*` functions. */
+export interface ProcessUtilsOptions extends SpawnProcessOptions {
+  /**
+   * The reactor that runs the program (Twisted's `reactor=`), so a test can
+   * pass its own. By default the program is run directly.
+   */
+  reactor?: IReactorProcess;
+}
+
 function run(
   executable: string,
   args: string[],
-  options: SpawnProcessOptions,
+  options: ProcessUtilsOptions,
 ): Collector {
   const collector = new Collector();
-  spawnProcess(collector, executable, [executable, ...args], options);
+  const { reactor, ...spawnOptions } = options;
+  const argv = [executable, ...args];
+  if (reactor) reactor.spawnProcess(collector, executable, argv, spawnOptions);
+  else spawnProcess(collector, executable, argv, spawnOptions);
   return collector;
 }
 
@@ -70,7 +82,7 @@ function run(
 export function getProcessOutput(
   executable: string,
   args: string[] = [],
-  options: SpawnProcessOptions & { errorToo?: boolean } = {},
+  options: ProcessUtilsOptions & { errorToo?: boolean } = {},
 ): Deferred<Uint8Array> {
   const c = run(executable, args, options);
   return c.ended.addCallback(() => {
@@ -99,7 +111,7 @@ export function getProcessOutput(
 export function getProcessValue(
   executable: string,
   args: string[] = [],
-  options: SpawnProcessOptions = {},
+  options: ProcessUtilsOptions = {},
 ): Deferred<number> {
   return run(executable, args, options).ended.addCallback(
     (e: ProcessDone | ProcessTerminated) => {
@@ -124,7 +136,7 @@ export function getProcessValue(
 export function getProcessOutputAndValue(
   executable: string,
   args: string[] = [],
-  options: SpawnProcessOptions = {},
+  options: ProcessUtilsOptions = {},
 ): Deferred<[Uint8Array, Uint8Array, number]> {
   const c = run(executable, args, options);
   return c.ended.addCallback((e: ProcessDone | ProcessTerminated) => {

@@ -26,3 +26,21 @@
 export * from "./line_receiver.ts";
 export * from "./netstring.ts";
 export * from "./int_string.ts";
+
+// The core types this entry point's signatures mention, re-exported as types
+// only (the values live in the root module), so that it is documented on its
+// own.
+export type { ErrorClass, ErrorType, Failure } from "../internet/failure.ts";
+export type {
+  Data,
+  IAddress,
+  IConsumer,
+  IProtocol,
+  IProtocolFactory,
+  IPullProducer,
+  IPushProducer,
+  ITCPTransport,
+  ITransport,
+  WriteBufferLimits,
+} from "../internet/interfaces.ts";
+export type { Factory, Protocol, ProtocolClass } from "../internet/protocol.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { type ProtocolClass, ServerFactory } from "../internet/protocol.ts";
-import type { IAddress } from "../internet/interfaces.ts";
+import type { IAddress, IProtocolFactory } from "../internet/interfaces.ts";
 import {
   ProtocolWrapper,
   type WrapperFactory,
@@ -16,6 +16,22 @@ import {
 function hostOf(addr: IAddress): string {
   const a = addr as { host?: string; name?: string | null };
   return a.host ?? a.name ?? String(addr);
+}
+
+/** Options of {@linkcode LimitConnectionsByPeer}. */
+export interface LimitConnectionsByPeerOptions {
+  /** The most connections a peer host may have at once. @default {5} */
+  maxConnectionsPerPeer?: number;
+}
+
+/** Options of {@linkcode LimitTotalConnectionsFactory}. */
+export interface LimitTotalConnectionsOptions {
+  /** The protocol served under the limit (or set `factory.protocol`). */
+  protocol?: ProtocolClass;
+  /** The most connections at once (`null`: no limit). @default {null} */
+  connectionLimit?: number | null;
+  /** The protocol served over the limit (`undefined`: refuse). */
+  overflowProtocol?: ProtocolClass;
 }
 
 /**
@@ -30,11 +46,13 @@ function hostOf(addr: IAddress): string {
  *
  * @example Two connections from one host, one allowed
  * ```ts
- * import { Factory, IPv4Address, LimitConnectionsByPeer, Protocol } from "@twist/twist";
+ * import { Factory, IPv4Address, Protocol } from "@twist/twist";
+ * import { LimitConnectionsByPeer } from "@twist/twist/protocols/policies";
  * import { assert, assertEquals } from "@std/assert";
  *
- * const factory = new LimitConnectionsByPeer(Factory.forProtocol(Protocol));
- * factory.maxConnectionsPerPeer = 1;
+ * const factory = new LimitConnectionsByPeer(Factory.forProtocol(Protocol), {
+ *   maxConnectionsPerPeer: 1,
+ * });
  * assert(factory.buildProtocol(new IPv4Address("TCP", "10.0.0.1", 1234)) !== null);
  * assertEquals(factory.buildProtocol(new IPv4Address("TCP", "10.0.0.1", 1235)), null);
  * assert(factory.buildProtocol(new IPv4Address("TCP", "10.0.0.2", 1234)) !== null);
@@ -46,6 +64,22 @@ export class LimitConnectionsByPeer extends WrappingFactory {
   /** Connections by peer host (hosts with none are absent). */
   readonly peerConnections: Map<string, number> = new Map();
   #hostOf: WeakMap<ProtocolWrapper, string> = new WeakMap();
+
+  /**
+   * Wraps `wrappedFactory`.
+   *
+   * @param wrappedFactory the factory whose protocols are limited
+   * @param options the limit per peer host
+   */
+  constructor(
+    wrappedFactory: IProtocolFactory,
+    options: LimitConnectionsByPeerOptions = {},
+  ) {
+    super(wrappedFactory);
+    if (options.maxConnectionsPerPeer !== undefined) {
+      this.maxConnectionsPerPeer = options.maxConnectionsPerPeer;
+    }
+  }
 
   /**
    * Wraps the wrapped factory's protocol, unless the peer host is at its
@@ -87,7 +121,8 @@ export class LimitConnectionsByPeer extends WrappingFactory {
  *
  * @example Refusing, then serving the overflow protocol
  * ```ts
- * import { IPv4Address, LimitTotalConnectionsFactory, Protocol } from "@twist/twist";
+ * import { IPv4Address, Protocol } from "@twist/twist";
+ * import { LimitTotalConnectionsFactory } from "@twist/twist/protocols/policies";
  * import { assert, assertEquals } from "@std/assert";
  *
  * class Busy extends Protocol {
@@ -96,9 +131,10 @@ export class LimitConnectionsByPeer extends WrappingFactory {
  *     this.transport.loseConnection();
  *   }
  * }
- * const factory = new LimitTotalConnectionsFactory();
- * factory.protocol = Protocol;
- * factory.connectionLimit = 1;
+ * const factory = new LimitTotalConnectionsFactory({
+ *   protocol: Protocol,
+ *   connectionLimit: 1,
+ * });
  * const peer = new IPv4Address("TCP", "1.1.1.1", 1);
  * assert(factory.buildProtocol(peer) !== null);
  * assertEquals(factory.buildProtocol(peer), null);
@@ -115,6 +151,20 @@ export class LimitTotalConnectionsFactory extends ServerFactory
   connectionLimit: number | null = null;
   /** The protocol served over the limit (`undefined`: refuse). */
   overflowProtocol: ProtocolClass | undefined;
+
+  /**
+   * Creates the factory.
+   *
+   * @param options the protocol, the limit and the overflow protocol
+   */
+  constructor(options: LimitTotalConnectionsOptions = {}) {
+    super();
+    if (options.protocol) this.protocol = options.protocol;
+    if (options.connectionLimit !== undefined) {
+      this.connectionLimit = options.connectionLimit;
+    }
+    this.overflowProtocol = options.overflowProtocol;
+  }
 
   /**
    * Builds `protocol`, or `overflowProtocol` over the limit, wrapped so its

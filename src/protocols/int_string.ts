@@ -19,7 +19,7 @@ const COPY_LIMIT = 64 * 1024;
  *
  * @example Sending more than a 1-byte prefix can carry
  * ```ts
- * import { Int8StringReceiver, StringTooLongError } from "@twist/twist";
+ * import { Int8StringReceiver, StringTooLongError } from "@twist/twist/protocols/basic";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertThrows } from "@std/assert";
  *
@@ -53,7 +53,7 @@ export class StringTooLongError extends RangeError {
  *
  * @example A 16-bit prefix
  * ```ts
- * import { IntNStringReceiver } from "@twist/twist";
+ * import { IntNStringReceiver } from "@twist/twist/protocols/basic";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *
@@ -227,7 +227,7 @@ export class IntNStringReceiver extends Protocol {
  *
  * @example Sending a 32-bit length-prefixed string
  * ```ts
- * import { Int32StringReceiver } from "@twist/twist";
+ * import { Int32StringReceiver } from "@twist/twist/protocols/basic";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *
@@ -249,7 +249,7 @@ export class Int32StringReceiver extends IntNStringReceiver {
  *
  * @example A 16-bit prefix carries at most 65535 bytes
  * ```ts
- * import { Int16StringReceiver, StringTooLongError } from "@twist/twist";
+ * import { Int16StringReceiver, StringTooLongError } from "@twist/twist/protocols/basic";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals, assertThrows } from "@std/assert";
  *
@@ -272,7 +272,7 @@ export class Int16StringReceiver extends IntNStringReceiver {
  *
  * @example Sending an 8-bit length-prefixed string
  * ```ts
- * import { Int8StringReceiver } from "@twist/twist";
+ * import { Int8StringReceiver } from "@twist/twist/protocols/basic";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *

@@ -51,7 +51,7 @@ function lineBytes(
  *
  * @example A line-based protocol, tested with a StringTransport
  * ```ts
- * import { LineReceiver } from "@twist/twist";
+ * import { LineReceiver } from "@twist/twist/protocols/basic";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *
@@ -70,7 +70,7 @@ function lineBytes(
  *
  * @example Switching to raw mode for a counted body
  * ```ts
- * import { LineReceiver } from "@twist/twist";
+ * import { LineReceiver } from "@twist/twist/protocols/basic";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *
@@ -281,7 +281,7 @@ export class LineReceiver extends Protocol {
  *
  * @example Collecting lines; the unterminated rest stays buffered
  * ```ts
- * import { LineOnlyReceiver } from "@twist/twist";
+ * import { LineOnlyReceiver } from "@twist/twist/protocols/basic";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *

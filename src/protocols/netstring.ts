@@ -24,7 +24,8 @@ const NINE = 0x39;
  *
  * @example The error a malformed netstring is logged with
  * ```ts
- * import { log, NetstringParseError, NetstringReceiver } from "@twist/twist";
+ * import { log } from "@twist/twist";
+ * import { NetstringParseError, NetstringReceiver } from "@twist/twist/protocols/basic";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assert, assertEquals } from "@std/assert";
  *
@@ -56,7 +57,7 @@ export class NetstringParseError extends Error {
  *
  * @example Receiving and sending netstrings
  * ```ts
- * import { NetstringReceiver } from "@twist/twist";
+ * import { NetstringReceiver } from "@twist/twist/protocols/basic";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *

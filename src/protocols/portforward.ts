@@ -6,7 +6,8 @@
  *
  * @example
  * ```ts ignore
- * import { clientFromString, ProxyFactory, reactor } from "@twist/twist";
+ * import { clientFromString, reactor } from "@twist/twist";
+ * import { ProxyFactory } from "@twist/twist/protocols/portforward";
  *
  * reactor.listenTCP(8080, new ProxyFactory(clientFromString(reactor, "tcp:host=127.0.0.1:port=80")));
  * reactor.run();
@@ -25,7 +26,7 @@ import { log } from "../logger.ts";
  *
  * @example
  * ```ts
- * import { Proxy } from "@twist/twist";
+ * import { Proxy } from "@twist/twist/protocols/portforward";
  * import { assertEquals } from "@std/assert";
  *
  * assertEquals(new Proxy().peer, undefined);
@@ -61,7 +62,7 @@ export class Proxy extends Protocol {
  *
  * @example
  * ```ts
- * import { ProxyClient, ProxyServer } from "@twist/twist";
+ * import { ProxyClient, ProxyServer } from "@twist/twist/protocols/portforward";
  * import { assert } from "@std/assert";
  *
  * assert(new ProxyClient(new ProxyServer()).server instanceof ProxyServer);
@@ -94,7 +95,7 @@ export class ProxyClient extends Proxy {
  *
  * @example
  * ```ts
- * import { ProxyServer } from "@twist/twist";
+ * import { ProxyServer } from "@twist/twist/protocols/portforward";
  * import { assertEquals } from "@std/assert";
  *
  * assertEquals(new ProxyServer().peer, undefined);
@@ -124,7 +125,8 @@ export class ProxyServer extends Proxy {
  *
  * @example
  * ```ts
- * import { ProxyFactory, ProxyServer, Reactor, TCP4ClientEndpoint } from "@twist/twist";
+ * import { Reactor, TCP4ClientEndpoint } from "@twist/twist";
+ * import { ProxyFactory, ProxyServer } from "@twist/twist/protocols/portforward";
  * import { IPv4Address } from "@twist/twist";
  * import { assert } from "@std/assert";
  *
@@ -149,3 +151,29 @@ export class ProxyFactory extends Factory {
     return p;
   }
 }
+
+// The core types this entry point's signatures mention, re-exported as types
+// only (the values live in the root module), so that it is documented on its
+// own.
+export type {
+  AddCallbacksOptions,
+  CallbackReturn,
+  Deferred,
+} from "../internet/_deferred.ts";
+export type { IStreamClientEndpoint } from "../internet/endpoints.ts";
+export type { ErrorClass, ErrorType, Failure } from "../internet/failure.ts";
+export type {
+  Data,
+  IAddress,
+  IConsumer,
+  IDelayedCall,
+  IProtocol,
+  IProtocolFactory,
+  IPullProducer,
+  IPushProducer,
+  IReactorTime,
+  ITCPTransport,
+  ITransport,
+  WriteBufferLimits,
+} from "../internet/interfaces.ts";
+export type { Factory, Protocol, ProtocolClass } from "../internet/protocol.ts";

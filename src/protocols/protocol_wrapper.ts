@@ -31,7 +31,8 @@ type HalfCloseable = IProtocol & {
  *
  * @example A factory that counts live wrappers
  * ```ts
- * import { Protocol, ProtocolWrapper, type WrapperFactory } from "@twist/twist";
+ * import { Protocol } from "@twist/twist";
+ * import { ProtocolWrapper, type WrapperFactory } from "@twist/twist/protocols/policies";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *
@@ -80,7 +81,8 @@ function wrappedLogPrefix(wrapper: object, wrapped: unknown): string {
  *
  * @example Counting bytes on the way in
  * ```ts
- * import { Factory, IPv4Address, Protocol, ProtocolWrapper, WrappingFactory } from "@twist/twist";
+ * import { Factory, IPv4Address, Protocol } from "@twist/twist";
+ * import { ProtocolWrapper, WrappingFactory } from "@twist/twist/protocols/policies";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals, assertStrictEquals } from "@std/assert";
  *
@@ -319,7 +321,8 @@ export type WrapperClass = new (
  *
  * @example Wrapping a server factory
  * ```ts
- * import { Factory, IPv4Address, Protocol, WrappingFactory } from "@twist/twist";
+ * import { Factory, IPv4Address, Protocol } from "@twist/twist";
+ * import { WrappingFactory } from "@twist/twist/protocols/policies";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *

@@ -25,7 +25,8 @@ import { byteLength } from "./_data.ts";
  *
  * @example Throttling one connection's reads by hand
  * ```ts
- * import { Factory, IPv4Address, Protocol, ThrottlingFactory, ThrottlingProtocol } from "@twist/twist";
+ * import { Factory, IPv4Address, Protocol } from "@twist/twist";
+ * import { ThrottlingFactory, ThrottlingProtocol } from "@twist/twist/protocols/policies";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals, assertInstanceOf } from "@std/assert";
  *
@@ -147,7 +148,8 @@ function checkLimit(name: string, value: number | undefined): void {
  *
  * @example Reads pause after a second over the limit
  * ```ts
- * import { Clock, ConnectionDone, Factory, Failure, IPv4Address, Protocol, ThrottlingFactory } from "@twist/twist";
+ * import { Clock, ConnectionDone, Factory, Failure, IPv4Address, Protocol } from "@twist/twist";
+ * import { ThrottlingFactory } from "@twist/twist/protocols/policies";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *

@@ -54,7 +54,8 @@ export interface IdleTimeoutOptions {
  *
  * @example A login deadline beside an idle timeout
  * ```ts
- * import { Clock, IdleTimeout, Protocol } from "@twist/twist";
+ * import { Clock, Protocol } from "@twist/twist";
+ * import { IdleTimeout } from "@twist/twist/protocols/policies";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assert, assertEquals } from "@std/assert";
  *
@@ -206,7 +207,9 @@ export type TimeoutMixinConstructor = new (
  *
  * @example An idle timeout in a line protocol
  * ```ts
- * import { Clock, LineReceiver, TimeoutMixin } from "@twist/twist";
+ * import { Clock } from "@twist/twist";
+ * import { LineReceiver } from "@twist/twist/protocols/basic";
+ * import { TimeoutMixin } from "@twist/twist/protocols/policies";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assert, assertEquals } from "@std/assert";
  *
@@ -346,7 +349,8 @@ export interface TimeoutWrapperFactory extends WrapperFactory {
  *
  * @example Changing the period of one connection
  * ```ts
- * import { Clock, Factory, IPv4Address, Protocol, TimeoutFactory, TimeoutProtocol } from "@twist/twist";
+ * import { Clock, Factory, IPv4Address, Protocol } from "@twist/twist";
+ * import { TimeoutFactory, TimeoutProtocol } from "@twist/twist/protocols/policies";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assert } from "@std/assert";
  *
@@ -484,7 +488,8 @@ export interface TimeoutFactoryOptions {
  *
  * @example An idle connection is closed
  * ```ts
- * import { Clock, Factory, IPv4Address, Protocol, TimeoutFactory } from "@twist/twist";
+ * import { Clock, Factory, IPv4Address, Protocol } from "@twist/twist";
+ * import { TimeoutFactory } from "@twist/twist/protocols/policies";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assert, assertEquals } from "@std/assert";
  *

@@ -47,7 +47,8 @@ export interface TrafficLog {
  *
  * @example Logging to memory
  * ```ts
- * import { Protocol, TrafficLoggingProtocol } from "@twist/twist";
+ * import { Protocol } from "@twist/twist";
+ * import { TrafficLoggingProtocol } from "@twist/twist/protocols/policies";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *
@@ -174,7 +175,8 @@ function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
  *
  * @example Logging to memory instead of files
  * ```ts
- * import { Factory, IPv4Address, Protocol, type TrafficLog, TrafficLoggingFactory } from "@twist/twist";
+ * import { Factory, IPv4Address, Protocol } from "@twist/twist";
+ * import { type TrafficLog, TrafficLoggingFactory } from "@twist/twist/protocols/policies";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *
@@ -271,7 +273,8 @@ export class TrafficLoggingFactory extends WrappingFactory {
  *
  * @example
  * ```ts
- * import { log, Protocol, SpewingProtocol } from "@twist/twist";
+ * import { log, Protocol } from "@twist/twist";
+ * import { SpewingProtocol } from "@twist/twist/protocols/policies";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *
@@ -303,7 +306,8 @@ export class SpewingProtocol extends ProtocolWrapper {
  *
  * @example
  * ```ts
- * import { Factory, IPv4Address, Protocol, SpewingFactory, SpewingProtocol } from "@twist/twist";
+ * import { Factory, IPv4Address, Protocol } from "@twist/twist";
+ * import { SpewingFactory, SpewingProtocol } from "@twist/twist/protocols/policies";
  * import { assertInstanceOf } from "@std/assert";
  *
  * const factory = new SpewingFactory(Factory.forProtocol(Protocol));

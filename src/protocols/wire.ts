@@ -26,7 +26,7 @@ import type { Failure } from "../internet/failure.ts";
  *
  * @example
  * ```ts
- * import { Echo } from "@twist/twist";
+ * import { Echo } from "@twist/twist/protocols/wire";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *
@@ -49,7 +49,7 @@ export class Echo extends Protocol {
  *
  * @example
  * ```ts
- * import { Discard } from "@twist/twist";
+ * import { Discard } from "@twist/twist/protocols/wire";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *
@@ -104,7 +104,7 @@ const PATTERN: Uint8Array = (() => {
  *
  * @example
  * ```ts
- * import { Chargen } from "@twist/twist";
+ * import { Chargen } from "@twist/twist/protocols/wire";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals, assertStrictEquals } from "@std/assert";
  *
@@ -149,7 +149,7 @@ export class Chargen extends Protocol implements IPullProducer {
  *
  * @example
  * ```ts
- * import { QOTD } from "@twist/twist";
+ * import { QOTD } from "@twist/twist/protocols/wire";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assert, assertEquals } from "@std/assert";
  *
@@ -178,7 +178,7 @@ export class QOTD extends Protocol {
  *
  * @example
  * ```ts
- * import { Who } from "@twist/twist";
+ * import { Who } from "@twist/twist/protocols/wire";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assert, assertEquals } from "@std/assert";
  *
@@ -229,7 +229,7 @@ const two = (n: number): string => String(n).padStart(2, "0");
  *
  * @example
  * ```ts
- * import { asctime } from "@twist/twist";
+ * import { asctime } from "@twist/twist/protocols/wire";
  * import { assertEquals } from "@std/assert";
  *
  * assertEquals(asctime(new Date(Date.UTC(2026, 5, 9, 1, 2, 3))), "Tue Jun  9 01:02:03 2026");
@@ -250,7 +250,7 @@ export function asctime(date: Date): string {
  *
  * @example
  * ```ts
- * import { Daytime } from "@twist/twist";
+ * import { Daytime } from "@twist/twist/protocols/wire";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assertEquals } from "@std/assert";
  *
@@ -291,7 +291,7 @@ const RFC868_EPOCH_OFFSET = 2_208_988_800;
  *
  * @example
  * ```ts
- * import { Time } from "@twist/twist";
+ * import { Time } from "@twist/twist/protocols/wire";
  * import { StringTransport } from "@twist/twist/testing";
  * import { assert, assertEquals } from "@std/assert";
  *
@@ -323,3 +323,21 @@ export class Time extends Protocol {
     return new Date();
   }
 }
+
+// The core types this entry point's signatures mention, re-exported as types
+// only (the values live in the root module), so that it is documented on its
+// own.
+export type { ErrorClass, ErrorType, Failure } from "../internet/failure.ts";
+export type {
+  Data,
+  IAddress,
+  IConsumer,
+  IProtocol,
+  IProtocolFactory,
+  IPullProducer,
+  IPushProducer,
+  ITCPTransport,
+  ITransport,
+  WriteBufferLimits,
+} from "../internet/interfaces.ts";
+export type { Factory, Protocol, ProtocolClass } from "../internet/protocol.ts";

@@ -1407,7 +1407,7 @@ Deno.test("gatherResults fails with the first failure wrapped in FirstError", ()
 
 Deno.test("gatherResults with consumeErrors leaves undefined in the failing Deferred", () => {
   const failing = fail<number>(new SyntaxError("consumed"));
-  const gathered = gatherResults([failing], true);
+  const gathered = gatherResults([failing], { consumeErrors: true });
   failureResultOf(gathered, FirstError);
   assertEquals(successResultOf(failing), undefined);
 });

@@ -7,7 +7,6 @@ import {
 } from "@std/assert";
 import {
   clientFromString,
-  ConnectingCancelledError,
   connectProtocol,
   HostnameEndpoint,
   parseDescription,
@@ -27,7 +26,10 @@ import {
   Factory,
   Protocol,
 } from "../../src/internet/protocol.ts";
-import { ConnectionRefusedError } from "../../src/internet/error.ts";
+import {
+  ConnectingCancelledError,
+  ConnectionRefusedError,
+} from "../../src/internet/error.ts";
 import type { Failure } from "../../src/internet/failure.ts";
 import type { IPv4Address } from "../../src/internet/address.ts";
 import { decode, withTimeout } from "../_helpers.ts";

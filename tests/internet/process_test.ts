@@ -7,19 +7,22 @@ import {
   assertThrows,
 } from "@std/assert";
 import { Reactor } from "../../src/internet/reactor.ts";
+import { ProcessProtocol } from "../../src/internet/process.ts";
 import {
   ProcessDone,
   ProcessExitedAlready,
-  ProcessProtocol,
   ProcessTerminated,
-} from "../../src/internet/process.ts";
+} from "../../src/internet/error.ts";
 import {
   getProcessOutput,
   getProcessOutputAndValue,
   getProcessValue,
 } from "../../src/internet/utils.ts";
 import type { Failure } from "../../src/internet/failure.ts";
-import type { IPushProducer } from "../../src/internet/interfaces.ts";
+import type {
+  IPushProducer,
+  IReactorProcess,
+} from "../../src/internet/interfaces.ts";
 import { log } from "../../src/logger.ts";
 import { decode, DENO, denoFlags, withTimeout } from "../_helpers.ts";
 
@@ -292,4 +295,21 @@ Deno.test("getProcessOutput, getProcessValue and getProcessOutputAndValue", asyn
     "console.log('o'); console.error('e'); Deno.exit(2)",
   ]);
   assertEquals([decode(out), decode(err), code], ["o\n", "e\n", 2]);
+});
+
+Deno.test("getProcessValue runs the program through the reactor it is given", async () => {
+  const spawned: string[][] = [];
+  const processes: IReactorProcess = {
+    spawnProcess(protocol, executable, args, options) {
+      spawned.push(args ?? []);
+      return reactor.spawnProcess(protocol, executable, args, options);
+    },
+  };
+  const code = await withTimeout(
+    getProcessValue(DENO, ["eval", "Deno.exit(4)"], { reactor: processes }),
+    20_000,
+    "the exit code",
+  );
+  assertEquals(code, 4);
+  assertEquals(spawned, [[DENO, "eval", "Deno.exit(4)"]]);
 });

@@ -13,9 +13,12 @@ import {
 import type { Failure } from "../../src/internet/failure.ts";
 import type { IPv4Address } from "../../src/internet/address.ts";
 import { ConnectError, ConnectionDone } from "../../src/internet/error.ts";
-import { DatagramProtocol, type UDPPort } from "../../src/internet/udp.ts";
+import { DatagramProtocol } from "../../src/internet/udp.ts";
 import { ProcessProtocol } from "../../src/internet/process.ts";
-import type { ProcessTransport } from "../../src/internet/process.ts";
+import type {
+  IProcessTransport,
+  IUDPTransport,
+} from "../../src/internet/interfaces.ts";
 import type { IConnector } from "../../src/internet/interfaces.ts";
 import {
   reactorBookkeeping,
@@ -186,10 +189,10 @@ async function openEverything(reactor: Reactor) {
   await client.made.promise;
   await (await serverBuilt.promise).made.promise;
   const udpProtocol = new Stopper();
-  const udp: UDPPort = reactor.listenUDP(0, udpProtocol, LOOPBACK);
+  const udp: IUDPTransport = reactor.listenUDP(0, udpProtocol, LOOPBACK);
   await udp.listening;
   const cat = new Closer(false);
-  const process: ProcessTransport = reactor.spawnProcess(cat, "cat", ["cat"]);
+  const process: IProcessTransport = reactor.spawnProcess(cat, "cat", ["cat"]);
   return {
     port,
     portStopped: () => portStopped,
@@ -280,7 +283,7 @@ Deno.test("registry: a UDP port opened once shutdown has begun (by a shutdown tr
   const reactor = new Reactor();
   const running = reactor.run({ installSignalHandlers: false });
   const protocol = new Stopper();
-  let port: UDPPort | undefined;
+  let port: IUDPTransport | undefined;
   reactor.addSystemEventTrigger("after", "shutdown", () => {
     port = reactor.listenUDP(0, protocol, LOOPBACK);
   });

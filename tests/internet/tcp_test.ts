@@ -599,7 +599,7 @@ class ClockedReactor extends Reactor {
     f: (...args: A) => unknown,
     ...args: A
   ): DelayedCall {
-    // Clock's calls are DelayedCalls; it only promises the IDelayedCall interface.
+    // The Clock makes the same DelayedCall objects the reactor does.
     return this.clock.callLater(delay, f, ...args) as DelayedCall;
   }
 }

@@ -353,3 +353,15 @@ Deno.test("TLS: an empty hostname to verify is a TypeError at the call", () => {
     "Invalid TLS hostname",
   );
 });
+
+Deno.test("tlsServerOptionsFromFiles reads the PEM files and takes the ALPN protocols as an option", () => {
+  const tls = tlsServerOptionsFromFiles(
+    `${DIR}/server.pem`,
+    `${DIR}/server.key`,
+    { alpnProtocols: ["h2", "http/1.1"] },
+  );
+  assertEquals(tls.cert, Deno.readTextFileSync(`${DIR}/server.pem`));
+  assertEquals(tls.key, Deno.readTextFileSync(`${DIR}/server.key`));
+  assertEquals(tls.alpnProtocols, ["h2", "http/1.1"]);
+  assertEquals(server.alpnProtocols, undefined);
+});

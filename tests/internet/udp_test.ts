@@ -7,11 +7,11 @@ import {
   assertThrows,
 } from "@std/assert";
 import { Reactor } from "../../src/internet/reactor.ts";
+import { DatagramProtocol } from "../../src/internet/udp.ts";
 import {
-  DatagramProtocol,
+  CannotListenError,
   MessageLengthError,
-} from "../../src/internet/udp.ts";
-import { CannotListenError } from "../../src/internet/error.ts";
+} from "../../src/internet/error.ts";
 import { type IPv4Address, IPv6Address } from "../../src/internet/address.ts";
 import { decode, DENO, denoFlags, withTimeout } from "../_helpers.ts";
 import { log } from "../../src/logger.ts";

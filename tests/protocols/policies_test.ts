@@ -679,8 +679,10 @@ Deno.test("LimitConnectionsByPeer allows maxConnectionsPerPeer per host, countin
 });
 
 Deno.test("LimitConnectionsByPeer counts by the address it was given, whatever getPeer says, and not refused connections", () => {
-  const factory = new LimitConnectionsByPeer(new Server());
-  factory.maxConnectionsPerPeer = 1;
+  const factory = new LimitConnectionsByPeer(new Server(), {
+    maxConnectionsPerPeer: 1,
+  });
+  assertEquals(factory.maxConnectionsPerPeer, 1);
   const p = factory.buildProtocol(addr("10.0.0.9"))!;
   const transport = new StringTransportWithDisconnection(); // another peer address
   transport.protocol = p;
@@ -727,9 +729,11 @@ Deno.test("LimitTotalConnectionsFactory refuses over connectionLimit, or serves 
       this.transport.loseConnection();
     }
   }
-  const factory = new LimitTotalConnectionsFactory();
-  factory.protocol = SimpleProtocol;
-  factory.connectionLimit = 1;
+  const factory = new LimitTotalConnectionsFactory({
+    protocol: SimpleProtocol,
+    connectionLimit: 1,
+  });
+  assertEquals(factory.overflowProtocol, undefined);
   const first = factory.buildProtocol(addr())!;
   first.makeConnection(new StringTransport());
   assertEquals(factory.connectionCount, 1);
@@ -738,6 +742,14 @@ Deno.test("LimitTotalConnectionsFactory refuses over connectionLimit, or serves 
 
   factory.overflowProtocol = OverflowProtocol;
   const op = factory.buildProtocol(addr())!;
+  assertInstanceOf(
+    new LimitTotalConnectionsFactory({
+      protocol: SimpleProtocol,
+      connectionLimit: 0,
+      overflowProtocol: OverflowProtocol,
+    }).buildProtocol(addr())!.wrappedProtocol,
+    OverflowProtocol,
+  );
   const t = new StringTransportWithDisconnection();
   t.protocol = op;
   assertEquals(factory.connectionCount, 2);
