@@ -17,7 +17,6 @@ import type dgram from "node:dgram";
 import type {
   DatagramAddress,
   IDatagramProtocol,
-  IListeningPort,
   IMulticastTransport,
   IReactorCore,
   IUDPTransport,
