@@ -8,6 +8,8 @@
  */
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
+import type { TLSClientOptions, TLSServerOptions } from "./interfaces.ts";
+export type { TLSClientOptions, TLSServerOptions } from "./interfaces.ts";
 
 // `node:tls` (with `node:stream`) is loaded by the first server-side upgrade,
 // not imported: loading it is most of the start-up time of a program that
@@ -18,26 +20,6 @@ function nodeTLS(): typeof import("node:tls") {
 }
 function nodeStream(): typeof import("node:stream") {
   return globalThis.process.getBuiltinModule("node:stream");
-}
-
-/** Options of a TLS server: the certificate chain and key as PEM text. */
-export interface TLSServerOptions {
-  /** The certificate chain, PEM. */
-  cert: string;
-  /** The private key, PEM. */
-  key: string;
-  /** Protocols offered for ALPN, most preferred first. */
-  alpnProtocols?: string[];
-}
-
-/** Options of a TLS client. */
-export interface TLSClientOptions {
-  /** The name the server's certificate must match (default: the host connected to). */
-  hostname?: string;
-  /** Extra trusted CA certificates, PEM (for private CAs). */
-  caCerts?: string[];
-  /** Protocols offered for ALPN, most preferred first. */
-  alpnProtocols?: string[];
 }
 
 /** The ALPN protocol negotiated on each TLS connection. */

@@ -15,10 +15,6 @@ import type { Deferred } from "./defer.ts";
 import type { IPv4Address, IPv6Address } from "./address.ts";
 // Type-only: the option types live beside the code that reads them, and these
 // imports are erased, so importing the interfaces loads no transport code.
-import type { TLSClientOptions, TLSServerOptions } from "./_tls_upgrade.ts";
-import type { ConnectUNIXOptions, ListenUNIXOptions } from "./unix.ts";
-import type { ListenMulticastOptions, ListenUDPOptions } from "./udp.ts";
-import type { SpawnProcessOptions } from "./process.ts";
 
 /** Bytes on the wire. Strings given to `write` are encoded as UTF-8. */
 export type Data = Uint8Array | string;
@@ -889,4 +885,73 @@ export interface IReactorProcess {
     args?: string[],
     options?: SpawnProcessOptions,
   ): IProcessTransport;
+}
+
+/** Options of a TLS server: the certificate chain and key as PEM text. */
+export interface TLSServerOptions {
+  /** The certificate chain, PEM. */
+  cert: string;
+  /** The private key, PEM. */
+  key: string;
+  /** Protocols offered for ALPN, most preferred first. */
+  alpnProtocols?: string[];
+}
+
+/** Options of a TLS client. */
+export interface TLSClientOptions {
+  /** The name the server's certificate must match (default: the host connected to). */
+  hostname?: string;
+  /** Extra trusted CA certificates, PEM (for private CAs). */
+  caCerts?: string[];
+  /** Protocols offered for ALPN, most preferred first. */
+  alpnProtocols?: string[];
+}
+
+/** Options of `listenUNIX`. */
+export interface ListenUNIXOptions {
+  /** File permissions for the socket, e.g. `0o600`. */
+  mode?: number;
+  /**
+   * Guard the path with a lock file (`PATH.lock`, holding this process's
+   * pid), as Twisted's `wantPID`: a socket file left behind by a process that
+   * is gone (nothing answers on it) is removed; one that still answers makes
+   * `listenUNIX` fail.
+   */
+  wantPID?: boolean;
+  /** Accepted for Twisted compatibility; Deno uses the OS default. */
+  backlog?: number;
+}
+
+/** Options of `connectUNIX`. */
+export interface ConnectUNIXOptions {
+  /** Seconds to wait for the connection. @default {30} */
+  timeout?: number;
+}
+
+/** Options of `listenUDP`. */
+export interface ListenUDPOptions {
+  /** The interface to bind. @default {"0.0.0.0"} */
+  interface?: string;
+  /** The largest datagram accepted for sending. @default {8192} */
+  maxPacketSize?: number;
+}
+
+/** Options of `listenMulticast`. */
+export interface ListenMulticastOptions extends ListenUDPOptions {
+  /** Let several sockets bind the same port (`SO_REUSEADDR`). @default {false} */
+  listenMultiple?: boolean;
+}
+
+/** Options of `spawnProcess`. */
+export interface SpawnProcessOptions {
+  /**
+   * The child's environment. As in Twisted, the child gets exactly this (so
+   * `{}`, the default, is an empty environment); pass `Deno.env.toObject()` to
+   * pass yours on (needs `--allow-env`).
+   */
+  env?: Record<string, string>;
+  /** The child's working directory. */
+  path?: string;
+  /** Pseudo-terminals are not supported: only `false` is accepted. */
+  usePTY?: false;
 }

@@ -38,6 +38,8 @@ import {
   type ResourceRegistry,
 } from "./_registry.ts";
 import { WriteBuffer, type WriteBufferEvent } from "./_write_buffer.ts";
+import type { SpawnProcessOptions } from "./interfaces.ts";
+export type { SpawnProcessOptions } from "./interfaces.ts";
 
 /**
  * The base class of process protocols: override the events you care about.
@@ -108,20 +110,6 @@ export class ProcessProtocol implements IProcessProtocol {
 
   /** Called when the process has exited and all its pipes are closed. */
   processEnded(_reason: Failure): void {}
-}
-
-/** Options of `spawnProcess`. */
-export interface SpawnProcessOptions {
-  /**
-   * The child's environment. As in Twisted, the child gets exactly this (so
-   * `{}`, the default, is an empty environment); pass `Deno.env.toObject()` to
-   * pass yours on (needs `--allow-env`).
-   */
-  env?: Record<string, string>;
-  /** The child's working directory. */
-  path?: string;
-  /** Pseudo-terminals are not supported: only `false` is accepted. */
-  usePTY?: false;
 }
 
 /**

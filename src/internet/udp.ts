@@ -33,6 +33,8 @@ import {
 } from "./_registry.ts";
 import { log } from "../logger.ts";
 import { watchResult } from "./_callbacks.ts";
+import type { ListenMulticastOptions, ListenUDPOptions } from "./interfaces.ts";
+export type { ListenMulticastOptions, ListenUDPOptions } from "./interfaces.ts";
 
 /**
  * The base class of datagram protocols: override `datagramReceived`. `T` is
@@ -72,14 +74,6 @@ export class DatagramProtocol<T extends IUDPTransport = IUDPTransport>
 
   /** Twisted calls this when a connected port's peer refuses; Deno cannot tell (see the module docs). */
   connectionRefused(): void {}
-}
-
-/** Options of `listenUDP`. */
-export interface ListenUDPOptions {
-  /** The interface to bind. @default {"0.0.0.0"} */
-  interface?: string;
-  /** The largest datagram accepted for sending. @default {8192} */
-  maxPacketSize?: number;
 }
 
 function toAddress(host: string, port: number): IPv4Address | IPv6Address {
@@ -380,12 +374,6 @@ const UDP_PORT: ResourceKind<UDPPort> = {
   order: 3,
   shutdown: (port) => port.stopListening(),
 };
-
-/** Options of `listenMulticast`. */
-export interface ListenMulticastOptions extends ListenUDPOptions {
-  /** Let several sockets bind the same port (`SO_REUSEADDR`). @default {false} */
-  listenMultiple?: boolean;
-}
 
 /**
  * A UDP port that can join multicast groups.

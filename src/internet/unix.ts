@@ -24,27 +24,8 @@ import {
   type StreamDialer,
 } from "./tcp.ts";
 import { isNotCapable } from "./_permissions.ts";
-
-/** Options of `listenUNIX`. */
-export interface ListenUNIXOptions {
-  /** File permissions for the socket, e.g. `0o600`. */
-  mode?: number;
-  /**
-   * Guard the path with a lock file (`PATH.lock`, holding this process's
-   * pid), as Twisted's `wantPID`: a socket file left behind by a process that
-   * is gone (nothing answers on it) is removed; one that still answers makes
-   * `listenUNIX` fail.
-   */
-  wantPID?: boolean;
-  /** Accepted for Twisted compatibility; Deno uses the OS default. */
-  backlog?: number;
-}
-
-/** Options of `connectUNIX`. */
-export interface ConnectUNIXOptions {
-  /** Seconds to wait for the connection. @default {30} */
-  timeout?: number;
-}
+import type { ConnectUNIXOptions, ListenUNIXOptions } from "./interfaces.ts";
+export type { ConnectUNIXOptions, ListenUNIXOptions } from "./interfaces.ts";
 
 /**
  * The flags Deno needs for a UNIX socket at `path`, for error messages and
