@@ -8,7 +8,7 @@ import { Int32StringReceiver, LineReceiver } from "../src/protocols/basic.ts";
 import { StringTransport } from "../src/testing/mod.ts";
 import { Deferred } from "../src/internet/defer.ts";
 import { Reactor } from "../src/internet/reactor.ts";
-import { Clock } from "../src/internet/_clock.ts";
+import { Clock } from "../src/internet/task/clock.ts";
 
 const CHUNK = 64 * 1024;
 

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { Connection } from "../src/internet/connection.ts";
+import { Connection } from "../src/internet/stream/connection.ts";
 import { Protocol } from "../src/internet/protocol.ts";
 
 /** A `Deno.Conn` whose writes succeed at once (up to `limit` bytes each). */

@@ -8,15 +8,20 @@ import { assertEquals } from "@std/assert";
 
 /** Modules that do I/O: the transports, and the reactor that ties them together. */
 const TRANSPORTS = [
+  "src/internet/stream/",
   "src/internet/tcp.ts",
-  "src/internet/connection.ts",
   "src/internet/tls.ts",
-  "src/internet/_tls_upgrade.ts",
-  "src/internet/_read_pool.ts",
   "src/internet/unix.ts",
   "src/internet/udp.ts",
   "src/internet/process.ts",
   "src/internet/reactor.ts",
+];
+
+/** The core's machinery: reached through the module beside each folder (defer.ts, task.ts, tcp.ts...). */
+const MACHINERY = [
+  "src/internet/defer/",
+  "src/internet/task/",
+  "src/internet/stream/",
 ];
 
 interface Rule {
@@ -48,6 +53,27 @@ const RULES: Rule[] = [
     transitive: true,
     why: "test doubles stand in for transports and the reactor",
   },
+  {
+    from: "src/protocols/",
+    forbid: MACHINERY,
+    transitive: false,
+    why:
+      "outside the core, use its public modules (and common/), not its folders",
+  },
+  {
+    from: "src/testing/",
+    forbid: MACHINERY,
+    transitive: false,
+    why:
+      "outside the core, use its public modules (and common/), not its folders",
+  },
+  {
+    from: "src/cli.ts",
+    forbid: MACHINERY,
+    transitive: false,
+    why:
+      "outside the core, use its public modules (and common/), not its folders",
+  },
 ];
 
 /** Deno and Node APIs that open sockets or run programs. */
@@ -67,14 +93,18 @@ function code(text: string): string {
     .replace(/(^|[^:"'`\\])\/\/.*$/gm, "$1");
 }
 
-/** The repository-relative paths `file` imports (static and dynamic). */
-function importsOf(file: string, text: string): string[] {
+/**
+ * The repository-relative paths `file` imports. `all`: every import,
+ * type-only and dynamic ones included (what the module depends on); else
+ * only what loads with it (no `import type`, no `import()`).
+ */
+function importsOf(file: string, text: string, all = true): string[] {
   const specifiers = [
-    ...text.matchAll(
+    ...[...text.matchAll(
       /\b(?:import|export)\b[^;"'`]*?\bfrom\s*["']([^"']+)["']/g,
-    ),
+    )].filter((m) => all || !/^(?:import|export)\s+type\b/.test(m[0])),
     ...text.matchAll(/\bimport\s*["']([^"']+)["']/g),
-    ...text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g),
+    ...(all ? text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g) : []),
   ].map((m) => m[1]);
   const dir = file.slice(0, file.lastIndexOf("/") + 1);
   return specifiers
@@ -98,13 +128,17 @@ const files = new Map(
 const graph = new Map(
   [...files].map(([f, text]) => [f, importsOf(f, text)]),
 );
+/** Only what loads with a module: a transitive rule is about what a program loads. */
+const staticGraph = new Map(
+  [...files].map(([f, text]) => [f, importsOf(f, text, false)]),
+);
 
-/** Every file `file` reaches through its imports, with the path that reaches it. */
+/** Every file `file` loads through its static imports, with the path that reaches it. */
 function reachable(file: string): Map<string, string[]> {
   const seen = new Map<string, string[]>([[file, [file]]]);
   const queue = [file];
   for (let i = 0; i < queue.length; i++) {
-    for (const next of graph.get(queue[i]) ?? []) {
+    for (const next of staticGraph.get(queue[i]) ?? []) {
       if (seen.has(next)) continue;
       seen.set(next, [...seen.get(queue[i])!, next]);
       queue.push(next);
@@ -160,9 +194,16 @@ Deno.test("Architecture: the rule checker sees imports, and only real ones", () 
     "src/internet/e.ts",
     "src/internet/g.ts",
   ]);
+  // What loads with a module: no type-only imports, no import().
+  assertEquals(importsOf("src/internet/x.ts", text, false).sort(), [
+    "src/b.ts",
+    "src/internet/c.ts",
+    "src/internet/d.ts",
+    "src/internet/g.ts",
+  ]);
   assertEquals(
-    [...reachable("src/testing/mod.ts").keys()].includes(
-      "src/internet/interfaces.ts",
+    [...reachable("src/testing/iosim.ts").keys()].includes(
+      "src/internet/address.ts",
     ),
     true,
   );

@@ -20,10 +20,10 @@ import {
   ReactorNotRestartable,
   ReactorNotRunning,
 } from "./error.ts";
-import { TimerHeap } from "./_timer_heap.ts";
-import { grantReactorInternals, ResourceRegistry } from "./_registry.ts";
+import { TimerHeap } from "./common/timer_heap.ts";
+import { grantReactorInternals, ResourceRegistry } from "./common/registry.ts";
 
-export { type HeapEntry, TimerHeap } from "./_timer_heap.ts";
+export { type HeapEntry, TimerHeap } from "./common/timer_heap.ts";
 import { Deferred, reportUnhandledDeferreds } from "./defer.ts";
 import { log } from "../logger.ts";
 import {
@@ -31,7 +31,7 @@ import {
   isThenable,
   unguardRejections,
   watchResult,
-} from "./_callbacks.ts";
+} from "./common/callbacks.ts";
 
 let nodeSetImmediate: ((f: () => void) => unknown) | undefined;
 
@@ -55,7 +55,7 @@ function setImmediate(f: () => void): void {
  * @example A minimal scheduler driven by hand
  * ```ts
  * import { DelayedCall, type DelayedCallScheduler } from "./base.ts";
- * import { TimerHeap } from "./_timer_heap.ts";
+ * import { TimerHeap } from "./common/timer_heap.ts";
  * import { assertEquals } from "@std/assert";
  *
  * let changes = 0;

@@ -13,7 +13,7 @@ import type {
 import type { IStreamClientEndpoint } from "./endpoints.ts";
 import { CancelledError, Deferred, maybeDeferred, succeed } from "./defer.ts";
 import type { Failure } from "./failure.ts";
-import { defaultClock } from "./_default_reactor.ts";
+import { defaultClock } from "./common/default_reactor.ts";
 import { log } from "../logger.ts";
 
 /** How long to wait before the `attempt`-th retry (1-based), in seconds. */

@@ -32,7 +32,7 @@ export {
   NotACoroutineError,
   reportUnhandledDeferreds,
   succeed,
-} from "./_deferred.ts";
+} from "./defer/deferred.ts";
 export {
   DeferredList,
   type DeferredListOptions,
@@ -40,7 +40,7 @@ export {
   FirstError,
   gatherResults,
   type GatherResultsOptions,
-} from "./_deferred_list.ts";
+} from "./defer/deferred_list.ts";
 export {
   ConcurrencyPrimitive,
   DeferredLock,
@@ -48,4 +48,4 @@ export {
   DeferredSemaphore,
   QueueOverflow,
   QueueUnderflow,
-} from "./_deferred_primitives.ts";
+} from "./defer/primitives.ts";

@@ -30,14 +30,14 @@ import {
   ProcessTerminated,
 } from "./error.ts";
 import { log } from "../logger.ts";
-import { watchResult } from "./_callbacks.ts";
-import { toBytes } from "./_bytes.ts";
+import { watchResult } from "./common/callbacks.ts";
+import { toBytes } from "./common/bytes.ts";
 import {
   registryOf,
   type ResourceKind,
   type ResourceRegistry,
-} from "./_registry.ts";
-import { WriteBuffer, type WriteBufferEvent } from "./_write_buffer.ts";
+} from "./common/registry.ts";
+import { WriteBuffer, type WriteBufferEvent } from "./stream/write_buffer.ts";
 import type { SpawnProcessOptions } from "./interfaces.ts";
 export type { SpawnProcessOptions } from "./interfaces.ts";
 

@@ -23,7 +23,7 @@ import type {
   ITCPTransport,
 } from "./interfaces.ts";
 import { log } from "../logger.ts";
-import { defaultClock } from "./_default_reactor.ts";
+import { defaultClock } from "./common/default_reactor.ts";
 
 /**
  * The base class of stream protocols: override the events you care about.

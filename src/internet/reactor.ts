@@ -48,7 +48,7 @@ import type {
   ListenTCPOptions,
 } from "./interfaces.ts";
 import { connectTCP, listenTCP } from "./tcp.ts";
-import { installDefaultReactor } from "./_default_reactor.ts";
+import { installDefaultReactor } from "./common/default_reactor.ts";
 
 /**
  * A reactor: timers, the run/stop life cycle, TCP, TLS, UNIX sockets, UDP and

@@ -4,9 +4,9 @@
  *
  * @module
  */
-export { Clock } from "./_clock.ts";
-export { LoopingCall } from "./_looping_call.ts";
-export { deferLater, react, type ReactOptions } from "./_task_helpers.ts";
+export { Clock } from "./task/clock.ts";
+export { LoopingCall } from "./task/looping_call.ts";
+export { deferLater, react, type ReactOptions } from "./task/helpers.ts";
 export {
   coiterate,
   cooperate,
@@ -19,4 +19,4 @@ export {
   TaskDone,
   TaskFailed,
   TaskStopped,
-} from "./_cooperator.ts";
+} from "./task/cooperator.ts";

@@ -17,23 +17,24 @@ import { CannotListenError, SSLError } from "./error.ts";
 import {
   checkPort,
   connectError,
-  Connector,
   denoListenOptions,
   ipAddress,
   ipHostOf,
   ipPeerOf,
   listenErrorDetail,
-  Port,
-  type StreamBinding,
-  type StreamDialer,
 } from "./tcp.ts";
+import { Port, type StreamBinding } from "./stream/port.ts";
+import { Connector, type StreamDialer } from "./stream/connector.ts";
 import {
   recordNegotiatedProtocol,
   type TLSClientOptions,
   type TLSServerOptions,
-} from "./_tls_upgrade.ts";
+} from "./stream/tls_upgrade.ts";
 
-export type { TLSClientOptions, TLSServerOptions } from "./_tls_upgrade.ts";
+export type {
+  TLSClientOptions,
+  TLSServerOptions,
+} from "./stream/tls_upgrade.ts";
 
 /** Options of `tlsServerOptionsFromFiles`. */
 export interface TLSServerFilesOptions {

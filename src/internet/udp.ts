@@ -24,15 +24,15 @@ import type {
 import { IPv4Address, IPv6Address } from "./address.ts";
 import { Deferred } from "./defer.ts";
 import { CannotListenError, MessageLengthError } from "./error.ts";
-import { allowNetFlag } from "./_permissions.ts";
-import { toBytes } from "./_bytes.ts";
+import { allowNetFlag } from "./common/permissions.ts";
+import { toBytes } from "./common/bytes.ts";
 import {
   registryOf,
   type ResourceKind,
   type ResourceRegistry,
-} from "./_registry.ts";
+} from "./common/registry.ts";
 import { log } from "../logger.ts";
-import { watchResult } from "./_callbacks.ts";
+import { watchResult } from "./common/callbacks.ts";
 import type { ListenMulticastOptions, ListenUDPOptions } from "./interfaces.ts";
 export type { ListenMulticastOptions, ListenUDPOptions } from "./interfaces.ts";
 

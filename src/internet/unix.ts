@@ -17,13 +17,9 @@ import {
   ConnectError,
   ConnectionRefusedError,
 } from "./error.ts";
-import {
-  Connector,
-  Port,
-  type StreamBinding,
-  type StreamDialer,
-} from "./tcp.ts";
-import { isNotCapable } from "./_permissions.ts";
+import { Port, type StreamBinding } from "./stream/port.ts";
+import { Connector, type StreamDialer } from "./stream/connector.ts";
+import { isNotCapable } from "./common/permissions.ts";
 import type { ConnectUNIXOptions, ListenUNIXOptions } from "./interfaces.ts";
 export type { ConnectUNIXOptions, ListenUNIXOptions } from "./interfaces.ts";
 

@@ -159,7 +159,7 @@ export type {
   AddCallbacksOptions,
   CallbackReturn,
   Deferred,
-} from "../internet/_deferred.ts";
+} from "../internet/defer.ts";
 export type { IStreamClientEndpoint } from "../internet/endpoints.ts";
 export type { ErrorClass, ErrorType, Failure } from "../internet/failure.ts";
 export type {

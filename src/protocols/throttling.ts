@@ -13,7 +13,7 @@ import type {
   IPushProducer,
   IReactorTime,
 } from "../internet/interfaces.ts";
-import { defaultClock } from "../internet/_default_reactor.ts";
+import { defaultClock } from "../internet/common/default_reactor.ts";
 import { log } from "../logger.ts";
 import { ProtocolWrapper, WrappingFactory } from "./protocol_wrapper.ts";
 import { byteLength } from "./_data.ts";

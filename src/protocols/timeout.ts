@@ -16,7 +16,7 @@ import type {
   ITransport,
 } from "../internet/interfaces.ts";
 import type { Failure } from "../internet/failure.ts";
-import { defaultClock } from "../internet/_default_reactor.ts";
+import { defaultClock } from "../internet/common/default_reactor.ts";
 import {
   ProtocolWrapper,
   type WrapperFactory,

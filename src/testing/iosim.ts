@@ -21,7 +21,7 @@ import {
   ConnectionDone,
   ConnectionLost,
 } from "../internet/error.ts";
-import { FlowControl } from "../internet/_flow_control.ts";
+import { FlowControl } from "../internet/common/flow_control.ts";
 
 const encoder = new TextEncoder();
 

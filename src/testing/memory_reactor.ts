@@ -21,7 +21,7 @@ import type {
 } from "../internet/interfaces.ts";
 import { IPv4Address, IPv6Address, UNIXAddress } from "../internet/address.ts";
 import { type Deferred, succeed } from "../internet/defer.ts";
-import { Clock } from "../internet/_clock.ts";
+import { Clock } from "../internet/task.ts";
 import {
   CannotListenError,
   ConnectError,

@@ -59,4 +59,4 @@ export * from "./string_transport.ts";
 export * from "./memory_reactor.ts";
 export * from "./accumulating_protocol.ts";
 export * from "./iosim.ts";
-export { Clock } from "../internet/_clock.ts";
+export { Clock } from "../internet/task.ts";

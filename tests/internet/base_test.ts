@@ -4,8 +4,11 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
-import { Clock } from "../../src/internet/_clock.ts";
-import { type HeapEntry, TimerHeap } from "../../src/internet/_timer_heap.ts";
+import { Clock } from "../../src/internet/task/clock.ts";
+import {
+  type HeapEntry,
+  TimerHeap,
+} from "../../src/internet/common/timer_heap.ts";
 import { AlreadyCalled, AlreadyCancelled } from "../../src/internet/error.ts";
 
 Deno.test("Clock runs calls in deadline order, equal deadlines in scheduling order", () => {

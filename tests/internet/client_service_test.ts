@@ -5,7 +5,7 @@ import {
 } from "../../src/internet/client_service.ts";
 import type { IStreamClientEndpoint } from "../../src/internet/endpoints.ts";
 import { CancelledError, Deferred } from "../../src/internet/defer.ts";
-import { Clock } from "../../src/internet/_clock.ts";
+import { Clock } from "../../src/internet/task/clock.ts";
 import {
   ClientFactory,
   Factory,

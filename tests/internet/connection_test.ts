@@ -12,7 +12,7 @@ import {
   assertLessOrEqual,
   assertStrictEquals,
 } from "@std/assert";
-import { Connection } from "../../src/internet/connection.ts";
+import { Connection } from "../../src/internet/stream/connection.ts";
 import { Protocol } from "../../src/internet/protocol.ts";
 import type { Failure } from "../../src/internet/failure.ts";
 import type {

@@ -34,7 +34,7 @@ import {
   succeed,
 } from "../../src/internet/defer.ts";
 import { type ErrorClass, Failure } from "../../src/internet/failure.ts";
-import { Clock } from "../../src/internet/_clock.ts";
+import { Clock } from "../../src/internet/task/clock.ts";
 import { TimeoutError } from "../../src/internet/error.ts";
 import { Reactor } from "../../src/internet/reactor.ts";
 import { log } from "../../src/logger.ts";

@@ -12,7 +12,7 @@ import {
   ReconnectingClientFactory,
 } from "../../src/internet/protocol.ts";
 import { IPv4Address } from "../../src/internet/address.ts";
-import { Clock } from "../../src/internet/_clock.ts";
+import { Clock } from "../../src/internet/task/clock.ts";
 import { Reactor } from "../../src/internet/reactor.ts";
 import { ConnectionDone } from "../../src/internet/error.ts";
 import { Failure } from "../../src/internet/failure.ts";

@@ -23,7 +23,7 @@ import type { IConnector } from "../../src/internet/interfaces.ts";
 import {
   reactorBookkeeping,
   registryOf,
-} from "../../src/internet/_registry.ts";
+} from "../../src/internet/common/registry.ts";
 import { withTimeout } from "../_helpers.ts";
 
 const LOOPBACK = { interface: "127.0.0.1" };
@@ -256,7 +256,7 @@ Deno.test("registry: live ports, connections, UDP ports and processes add no tri
 Deno.test("registry: a connection attempt still in progress at shutdown fails with ConnectError", async () => {
   const reactor = new Reactor();
   const running = reactor.run({ installSignalHandlers: false });
-  const { Connector } = await import("../../src/internet/tcp.ts");
+  const { Connector } = await import("../../src/internet/stream/connector.ts");
   const failed = Promise.withResolvers<Failure>();
   const factory = new ClientFactory();
   factory.clientConnectionFailed = (_c: IConnector, reason: Failure) =>

@@ -5,9 +5,9 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
-import { Clock } from "../../src/internet/_clock.ts";
-import { LoopingCall } from "../../src/internet/_looping_call.ts";
-import { deferLater, react } from "../../src/internet/_task_helpers.ts";
+import { Clock } from "../../src/internet/task/clock.ts";
+import { LoopingCall } from "../../src/internet/task/looping_call.ts";
+import { deferLater, react } from "../../src/internet/task/helpers.ts";
 import {
   coiterate,
   Cooperator,
@@ -15,7 +15,7 @@ import {
   SchedulerStopped,
   TaskDone,
   TaskStopped,
-} from "../../src/internet/_cooperator.ts";
+} from "../../src/internet/task/cooperator.ts";
 import {
   CancelledError,
   Deferred,

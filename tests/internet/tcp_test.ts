@@ -14,7 +14,7 @@ import {
   Protocol,
 } from "../../src/internet/protocol.ts";
 import type { Failure } from "../../src/internet/failure.ts";
-import { Clock } from "../../src/internet/_clock.ts";
+import { Clock } from "../../src/internet/task/clock.ts";
 import type { DelayedCall } from "../../src/internet/base.ts";
 import type {
   IConnector,
@@ -35,14 +35,12 @@ import {
   UserError,
 } from "../../src/internet/error.ts";
 import { log } from "../../src/logger.ts";
+import { connectError, listenErrorDetail } from "../../src/internet/tcp.ts";
+import { Port, type StreamBinding } from "../../src/internet/stream/port.ts";
 import {
-  connectError,
   Connector,
-  listenErrorDetail,
-  Port,
-  type StreamBinding,
   type StreamDialer,
-} from "../../src/internet/tcp.ts";
+} from "../../src/internet/stream/connector.ts";
 import { decode, DENO, denoFlags, encode, withTimeout } from "../_helpers.ts";
 import { freePort } from "../_processes.ts";
 

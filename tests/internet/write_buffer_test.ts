@@ -1,6 +1,6 @@
 /**
- * The write engine every stream transport shares (`_write_buffer.ts`,
- * `_flow_control.ts`), over a sink whose writes complete when the test says
+ * The write engine every stream transport shares (`stream/write_buffer.ts`,
+ * `common/flow_control.ts`), over a sink whose writes complete when the test says
  * so.
  */
 import {
@@ -14,11 +14,11 @@ import {
   WriteBuffer,
   type WriteBufferEvent,
   type WriteSink,
-} from "../../src/internet/_write_buffer.ts";
+} from "../../src/internet/stream/write_buffer.ts";
 import {
   DEFAULT_HIGH_WATER,
   DEFAULT_LOW_WATER,
-} from "../../src/internet/_flow_control.ts";
+} from "../../src/internet/common/flow_control.ts";
 import type {
   IPullProducer,
   IPushProducer,

@@ -32,7 +32,7 @@ import {
 } from "../../src/internet/protocol.ts";
 import { Reactor, reactor } from "../../src/internet/reactor.ts";
 import { IPv4Address } from "../../src/internet/address.ts";
-import { Clock } from "../../src/internet/_clock.ts";
+import { Clock } from "../../src/internet/task/clock.ts";
 import { ConnectionDone } from "../../src/internet/error.ts";
 import { Failure } from "../../src/internet/failure.ts";
 import { log } from "../../src/logger.ts";

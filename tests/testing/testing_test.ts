@@ -628,49 +628,8 @@ Deno.test("iosim: FakeTransport's state flags have StringTransport's names", () 
   assert(t.producerState === "stopped" && t.disconnecting);
 });
 
-Deno.test("the testing helpers import no transport, reactor or Deno network API", async () => {
-  const forbidden = [
-    "tcp.ts",
-    "connection.ts",
-    "udp.ts",
-    "process.ts",
-    "tls.ts",
-    "unix.ts",
-    "reactor.ts",
-    "protocol.ts",
-  ];
-  const root = new URL("../../src/testing/mod.ts", import.meta.url);
-  const seen = new Set<string>();
-  const queue = [root.href];
-  while (queue.length > 0) {
-    const url = queue.pop()!;
-    if (seen.has(url)) continue;
-    seen.add(url);
-    const source = await Deno.readTextFile(new URL(url));
-    // Only the module's own import lines (doc examples import "@twist/twist").
-    for (
-      const m of source.matchAll(
-        /^(?:import|export)[^;]*?from\s+"(\.[^"]+)"/gms,
-      )
-    ) {
-      queue.push(new URL(m[1], url).href);
-    }
-    if (url.includes("/src/testing/")) {
-      assertEquals(
-        source.match(
-          /Deno\.(listen|connect|startTls|listenTls|connectTls|listenDatagram)/,
-        ),
-        null,
-        url,
-      );
-    }
-  }
-  const loaded = [...seen].map((u) => u.slice(u.lastIndexOf("/") + 1));
-  assert(loaded.includes("interfaces.ts"), "the walk follows imports");
-  for (const file of forbidden) {
-    assert(!loaded.includes(file), `src/testing loads ${file}`);
-  }
-});
+// That the helpers reach no transport, reactor or Deno network API is
+// checked with the other layering rules in tests/layers_test.ts.
 
 Deno.test("RaisingMemoryReactor throws from every listen and connect, naming the address or as told", () => {
   const factory = Factory.forProtocol(Echo);

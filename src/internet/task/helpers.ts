@@ -3,11 +3,11 @@
  *
  * @module
  */
-import type { IReactorTime } from "./interfaces.ts";
-import { CancelledError, Deferred, maybeDeferred } from "./defer.ts";
-import type { Failure } from "./failure.ts";
-import type { Reactor } from "./reactor.ts";
-import { log } from "../logger.ts";
+import type { IReactorTime } from "../interfaces.ts";
+import { CancelledError, Deferred, maybeDeferred } from "../defer.ts";
+import type { Failure } from "../failure.ts";
+import type { Reactor } from "../reactor.ts";
+import { log } from "../../logger.ts";
 
 /**
  * A Deferred that fires with `f(...args)`'s result (or `undefined` without
@@ -85,7 +85,7 @@ export async function react<A extends unknown[]>(
   // Imported here, as Twisted's react does: running the shared reactor is
   // this function's job, and importing it at the top would load every
   // transport into programs that only use deferLater or LoopingCall.
-  const reactor = options.reactor ?? (await import("./reactor.ts")).reactor;
+  const reactor = options.reactor ?? (await import("../reactor.ts")).reactor;
   const exit = options.exit ?? ((code: number) => Deno.exit(code));
   let code = 0;
   reactor.callWhenRunning(() => {

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { log } from "../logger.ts";
+import { log } from "../../logger.ts";
 
 /**
  * How the reactor shuts down one kind of resource at its shutdown.

@@ -12,8 +12,8 @@
  *
  * @module
  */
-import type { IReactorTime } from "./interfaces.ts";
-import type { Reactor } from "./reactor.ts";
+import type { IReactorTime } from "../interfaces.ts";
+import type { Reactor } from "../reactor.ts";
 
 let installed: Reactor | undefined;
 

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import type { IDelayedCall, IReactorTime } from "./interfaces.ts";
-import { checkDelay, DelayedCall, type DelayedCallScheduler } from "./base.ts";
-import { TimerHeap } from "./_timer_heap.ts";
+import type { IDelayedCall, IReactorTime } from "../interfaces.ts";
+import { checkDelay, DelayedCall, type DelayedCallScheduler } from "../base.ts";
+import { TimerHeap } from "../common/timer_heap.ts";
 
 /**
  * A clock that only moves when told to: an `IReactorTime` for tests. Calls run

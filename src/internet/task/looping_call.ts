@@ -3,10 +3,10 @@
  *
  * @module
  */
-import type { IDelayedCall, IReactorTime } from "./interfaces.ts";
-import { Deferred, maybeDeferred } from "./defer.ts";
-import type { Failure } from "./failure.ts";
-import { defaultClock } from "./_default_reactor.ts";
+import type { IDelayedCall, IReactorTime } from "../interfaces.ts";
+import { Deferred, maybeDeferred } from "../defer.ts";
+import type { Failure } from "../failure.ts";
+import { defaultClock } from "../common/default_reactor.ts";
 
 /**
  * Calls a function every `interval` seconds, on a grid that starts when it is

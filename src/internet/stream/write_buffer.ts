@@ -33,8 +33,12 @@
  *
  * @module
  */
-import type { IPullProducer, IPushProducer } from "./interfaces.ts";
-import { callProducer, type CapEvent, FlowControl } from "./_flow_control.ts";
+import type { IPullProducer, IPushProducer } from "../interfaces.ts";
+import {
+  callProducer,
+  type CapEvent,
+  FlowControl,
+} from "../common/flow_control.ts";
 
 /** Queued writes are joined into one sink write up to this size... */
 const COALESCE_LIMIT = 64 * 1024;

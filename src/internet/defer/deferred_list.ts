@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { Deferred } from "./_deferred.ts";
-import type { Failure } from "./failure.ts";
-import { log } from "../logger.ts";
+import { Deferred } from "./deferred.ts";
+import type { Failure } from "../failure.ts";
+import { log } from "../../logger.ts";
 
 /**
  * The failure of a `DeferredList` with `fireOnOneErrback` (and so of

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Data } from "./interfaces.ts";
+import type { Data } from "../interfaces.ts";
 
 const encoder = new TextEncoder();
 

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { Deferred, maybeDeferred, succeed } from "./_deferred.ts";
-import type { Failure } from "./failure.ts";
+import { Deferred, maybeDeferred, succeed } from "./deferred.ts";
+import type { Failure } from "../failure.ts";
 
 /**
  * The base of `DeferredLock` and `DeferredSemaphore`: `acquire`, `release`,

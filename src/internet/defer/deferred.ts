@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { Failure } from "./failure.ts";
-import { TimeoutError } from "./error.ts";
-import type { IReactorTime } from "./interfaces.ts";
-import { log } from "../logger.ts";
-import { isThenable } from "./_callbacks.ts";
+import { Failure } from "../failure.ts";
+import { TimeoutError } from "../error.ts";
+import type { IReactorTime } from "../interfaces.ts";
+import { log } from "../../logger.ts";
+import { isThenable } from "../common/callbacks.ts";
 
 /**
  * A Deferred was fired (`callback`/`errback`) a second time.

@@ -8,8 +8,8 @@
  */
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
-import type { TLSClientOptions, TLSServerOptions } from "./interfaces.ts";
-export type { TLSClientOptions, TLSServerOptions } from "./interfaces.ts";
+import type { TLSClientOptions, TLSServerOptions } from "../interfaces.ts";
+export type { TLSClientOptions, TLSServerOptions } from "../interfaces.ts";
 
 // `node:tls` (with `node:stream`) is loaded by the first server-side upgrade,
 // not imported: loading it is most of the start-up time of a program that

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import type { IDelayedCall, IReactorTime } from "./interfaces.ts";
-import { Deferred } from "./defer.ts";
-import { Failure } from "./failure.ts";
-import { defaultClock } from "./_default_reactor.ts";
+import type { IDelayedCall, IReactorTime } from "../interfaces.ts";
+import { Deferred } from "../defer.ts";
+import { Failure } from "../failure.ts";
+import { defaultClock } from "../common/default_reactor.ts";
 
 /**
  * The base of the reasons a cooperative task ends with.

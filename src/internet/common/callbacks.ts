@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { log } from "../logger.ts";
+import { log } from "../../logger.ts";
 
 /** Whether `value` is a promise or another thenable. */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -23,8 +23,8 @@ import type {
   IPullProducer,
   IPushProducer,
   WriteBufferLimits,
-} from "./interfaces.ts";
-import { log } from "../logger.ts";
+} from "../interfaces.ts";
+import { log } from "../../logger.ts";
 
 /** The default high-water mark, in bytes. */
 export const DEFAULT_HIGH_WATER = 65_536;

@@ -29,7 +29,7 @@
  *   protocol made (`write`, `loseConnection`...).
  *
  * The connection's states (`#state`); writing, its half-close and the
- * producer are the write buffer's (`_write_buffer.ts`: `open → ending →
+ * producer are the write buffer's (`write_buffer.ts`: `open → ending →
  * shutting → shut`, or `stopped`):
  *
  * ```text
@@ -54,27 +54,27 @@ import type {
   IPushProducer,
   ITCPTransport,
   WriteBufferLimits,
-} from "./interfaces.ts";
-import { Failure } from "./failure.ts";
+} from "../interfaces.ts";
+import { Failure } from "../failure.ts";
 import {
   ConnectionAborted,
   ConnectionDone,
   ConnectionLost,
   SSLError,
-} from "./error.ts";
+} from "../error.ts";
 import {
   negotiatedProtocolOf,
   type TLSClientOptions,
   type TLSServerOptions,
   upgradeClient,
   upgradeServer,
-} from "./_tls_upgrade.ts";
-import { fromDenoAddr } from "./address.ts";
-import { toBytes } from "./_bytes.ts";
-import { log } from "../logger.ts";
-import { watchResult } from "./_callbacks.ts";
-import { MAX_READ_SIZE, MIN_READ_SIZE, takeRegion } from "./_read_pool.ts";
-import { WriteBuffer, type WriteBufferEvent } from "./_write_buffer.ts";
+} from "./tls_upgrade.ts";
+import { fromDenoAddr } from "../address.ts";
+import { toBytes } from "../common/bytes.ts";
+import { log } from "../../logger.ts";
+import { watchResult } from "../common/callbacks.ts";
+import { MAX_READ_SIZE, MIN_READ_SIZE, takeRegion } from "./read_pool.ts";
+import { WriteBuffer, type WriteBufferEvent } from "./write_buffer.ts";
 
 /** See the module docs. */
 type ConnectionState = "open" | "disconnecting" | "aborting" | "closed";

@@ -33,7 +33,7 @@ function before(a: HeapEntry, b: HeapEntry): boolean {
  *
  * @example
  * ```ts
- * import { TimerHeap } from "./_timer_heap.ts";
+ * import { TimerHeap } from "./timer_heap.ts";
  * import { assertEquals } from "@std/assert";
  *
  * type Call = { time: number; seq: number; heapIndex: number; name: string };
