@@ -84,33 +84,43 @@ function tcpBinding(
 ): StreamBinding<IPv4Address | IPv6Address> {
   checkPort(port, 0);
   const iface = options.interface ?? "0.0.0.0";
-  const hostname = iface.startsWith("[") && iface.endsWith("]")
-    ? iface.slice(1, -1)
-    : iface;
+  const hostname = unbracketed(iface);
   const listenOptions = denoListenOptions(hostname, port, options);
   return {
     tcp: true,
-    listen() {
-      try {
-        return Deno.listen({
-          hostname,
-          port,
-          transport: "tcp",
-          ...listenOptions,
-        });
-      } catch (e) {
-        throw new CannotListenError(
-          hostname,
-          port,
-          listenErrorDetail(e, hostname, port),
-          { cause: e },
-        );
-      }
-    },
+    listen: () =>
+      listening(
+        hostname,
+        port,
+        () =>
+          Deno.listen({ hostname, port, transport: "tcp", ...listenOptions }),
+      ),
     hostOf: ipHostOf,
     peerOf: ipPeerOf,
     describe: () => `${hostname}:${port}`,
   };
+}
+
+/** `host` without the brackets of an IPv6 literal (`[::1]` → `::1`). */
+export function unbracketed(host: string): string {
+  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+}
+
+/**
+ * Calls `listen`, turning what it throws into a `CannotListenError` for
+ * `host:port` whose message says why (see `listenErrorDetail`).
+ */
+export function listening<L>(host: string, port: number, listen: () => L): L {
+  try {
+    return listen();
+  } catch (e) {
+    throw new CannotListenError(
+      host,
+      port,
+      listenErrorDetail(e, host, port),
+      { cause: e },
+    );
+  }
 }
 
 /**
@@ -155,9 +165,7 @@ function tcpDialer(
       }": Deno.connect does not support binding a local address`,
     );
   }
-  const hostname = host.startsWith("[") && host.endsWith("]")
-    ? host.slice(1, -1)
-    : host;
+  const hostname = unbracketed(host);
   return {
     tcp: true,
     destination: ipAddress(hostname, port),

@@ -13,7 +13,7 @@ import type {
 } from "./interfaces.ts";
 import type { ReactorBase } from "./base.ts";
 import type { IPv4Address, IPv6Address } from "./address.ts";
-import { CannotListenError, SSLError } from "./error.ts";
+import { SSLError } from "./error.ts";
 import {
   checkPort,
   connectError,
@@ -21,7 +21,8 @@ import {
   ipAddress,
   ipHostOf,
   ipPeerOf,
-  listenErrorDetail,
+  listening,
+  unbracketed,
 } from "./tcp.ts";
 import { Port, type StreamBinding } from "./stream/port.ts";
 import { Connector, type StreamDialer } from "./stream/connector.ts";
@@ -99,30 +100,21 @@ function tlsBinding(
       "listenSSL needs { cert, key } as PEM strings (tlsServerOptionsFromFiles reads them from files)",
     );
   }
-  const hostname = options.interface ?? "0.0.0.0";
+  const hostname = unbracketed(options.interface ?? "0.0.0.0");
   const listenOptions = denoListenOptions(hostname, port, options);
   return {
     tcp: false,
     tls: true,
-    listen() {
-      try {
-        return Deno.listenTls({
+    listen: () =>
+      listening(hostname, port, () =>
+        Deno.listenTls({
           hostname,
           port,
           cert: tls.cert,
           key: tls.key,
           alpnProtocols: tls.alpnProtocols,
           ...listenOptions,
-        });
-      } catch (e) {
-        throw new CannotListenError(
-          hostname,
-          port,
-          listenErrorDetail(e, hostname, port),
-          { cause: e },
-        );
-      }
-    },
+        })),
     async prepare(conn) {
       const info = await (conn as Deno.TlsConn).handshake();
       recordNegotiatedProtocol(conn, info.alpnProtocol);
@@ -155,9 +147,7 @@ function tlsDialer(
       "Cannot bind a local address: Deno.connectTls does not support it",
     );
   }
-  const hostname = host.startsWith("[") && host.endsWith("]")
-    ? host.slice(1, -1)
-    : host;
+  const hostname = unbracketed(host);
   const where = hostname.includes(":")
     ? `[${hostname}]:${port}`
     : `${hostname}:${port}`;

@@ -365,3 +365,19 @@ Deno.test("tlsServerOptionsFromFiles reads the PEM files and takes the ALPN prot
   assertEquals(tls.alpnProtocols, ["h2", "http/1.1"]);
   assertEquals(server.alpnProtocols, undefined);
 });
+
+Deno.test("TLS: listenSSL takes a bracketed IPv6 interface, as listenTCP does", async () => {
+  const reactor = new Reactor();
+  let port;
+  try {
+    port = reactor.listenSSL(0, quiet(Factory.forProtocol(Echo)), server, {
+      interface: "[::1]",
+    });
+  } catch (e) {
+    // deno-lint-ignore no-console
+    console.log(`skipped: IPv6 loopback unavailable (${(e as Error).message})`);
+    return;
+  }
+  assertEquals(port.getHost().host, "::1");
+  await port.stopListening();
+});
