@@ -25,7 +25,7 @@
  *
  * @module
  */
-export * from "./src/internet/interfaces.ts";
+export type * from "./src/internet/interfaces.ts";
 export * from "./src/internet/error.ts";
 export {
   type IPAddressType,
