@@ -743,6 +743,7 @@ function wrapResponder(
     try {
       return command.makeResponse(objects, locator);
     } catch (e) {
+      if (e instanceof RemoteAmpError) throw e;
       throw new BadLocalReturn(
         `The responder to ${
           commandInfo(command).name
