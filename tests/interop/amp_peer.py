@@ -3,6 +3,7 @@
 Usage:
   amp_peer.py server CERT.pem KEY.pem    listen on 127.0.0.1, port 0; print "port N"
   amp_peer.py client PORT CA.pem [SEED]  run every check against a server; print results
+  amp_peer.py math PORT                  do what Twisted's ampclient.py does
   amp_peer.py dump                       print the bytes Twisted sends for fixed calls
 
 The server and client do what Twisted's documented ampserver.py/ampclient.py
@@ -270,6 +271,30 @@ def client(port, ca, seed):
     reactor.run()
 
 
+def math_client(port):
+    """Twisted's ampclient.py: Sum and Divide, each on its own connection."""
+    creator = protocol.ClientCreator(reactor, amp.AMP)
+    sum_d = creator.connectTCP("127.0.0.1", port)
+    sum_d.addCallback(lambda p: p.callRemote(Sum, a=13, b=81))
+    sum_d.addCallback(lambda result: result["total"])
+    divide_d = creator.connectTCP("127.0.0.1", port)
+    divide_d.addCallback(lambda p: p.callRemote(Divide, numerator=1234, denominator=0))
+
+    def trap_zero(result):
+        result.trap(ZeroDivisionError)
+        print("Divided by zero: returning INF", flush=True)
+        return 1e1000
+
+    divide_d.addErrback(trap_zero)
+
+    def done(result):
+        print("Done with math:", result, flush=True)
+        reactor.stop()
+
+    defer.DeferredList([sum_d, divide_d]).addCallback(done)
+    reactor.run()
+
+
 def dump():
     """The bytes Twisted sends for fixed calls and answers, one hex line each."""
     transport = StringTransport()
@@ -322,5 +347,7 @@ if __name__ == "__main__":
         serve(sys.argv[2], sys.argv[3])
     elif mode == "client":
         client(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 1)
+    elif mode == "math":
+        math_client(int(sys.argv[2]))
     elif mode == "dump":
         dump()
