@@ -7,8 +7,8 @@
  */
 import { AmpBox, parseString } from "./_box.ts";
 import { InvalidSignature, MalformedAmpBox, TooLong } from "./_errors.ts";
+import { alloc, asciiBytes, utf8Bytes, view } from "./_slab.ts";
 
-const encoder = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const latin1 = new TextDecoder("latin1");
 
@@ -216,13 +216,7 @@ export function boxToObjects(
   return objects;
 }
 
-/** `s` (ASCII only) as bytes, without a TextEncoder call. */
-function ascii(s: string): Uint8Array {
-  const n = s.length;
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
+const ascii = asciiBytes;
 
 /** Python's whitespace, as `int()` and `float()` strip it. */
 // deno-lint-ignore no-control-regex
@@ -500,7 +494,7 @@ export class Unicode<O extends boolean = false>
         `Invalid AMP Unicode value: expected a string, got ${typeof value}`,
       );
     }
-    return encoder.encode(value);
+    return utf8Bytes(value);
   }
 }
 
@@ -562,7 +556,7 @@ export class ListOf<E extends AnyArgument, O extends boolean = false>
         p = n + 1;
         break;
       }
-      out.push(this.elementType.fromBytes(bytes.subarray(p, p + length)));
+      out.push(this.elementType.fromBytes(view(bytes, p, p + length)));
       p += length;
     }
     if (p !== n) {
@@ -583,7 +577,7 @@ export class ListOf<E extends AnyArgument, O extends boolean = false>
       parts.push(bytes);
       total += 2 + bytes.length;
     }
-    const out = new Uint8Array(total);
+    const out = alloc(total);
     let p = 0;
     for (const bytes of parts) {
       out[p] = bytes.length >>> 8;

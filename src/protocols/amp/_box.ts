@@ -7,6 +7,7 @@
 import type { Failure } from "../../internet/failure.ts";
 import type { ITransport } from "../../internet/interfaces.ts";
 import { MalformedAmpBox, TooLong } from "./_errors.ts";
+import { alloc, utf8Bytes, view } from "./_slab.ts";
 
 /** The longest key, in bytes. */
 export const MAX_KEY_LENGTH = 0xff;
@@ -14,7 +15,7 @@ export const MAX_KEY_LENGTH = 0xff;
 export const MAX_VALUE_LENGTH = 0xffff;
 
 const encoder = new TextEncoder();
-const utf8 = new TextDecoder();
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * Something boxes can be sent through (Twisted's `IBoxSender`): a
@@ -109,7 +110,7 @@ export class AmpBox extends Map<string, Uint8Array> {
       ? init as Iterable<readonly [string, Uint8Array | string]>
       : Object.entries(init);
     for (const [k, v] of entries) {
-      this.set(k, typeof v === "string" ? encoder.encode(v) : v);
+      this.set(k, typeof v === "string" ? utf8Bytes(v) : v);
     }
   }
 
@@ -157,7 +158,7 @@ export class AmpBox extends Map<string, Uint8Array> {
       i++;
     }
     if (!sorted) sortPairs(keys, values);
-    const out = new Uint8Array(total);
+    const out = alloc(total);
     let p = 0;
     for (let j = 0; j < n; j++) {
       const k = keys[j];
@@ -284,7 +285,7 @@ export function parseString(data: Uint8Array): AmpBox[] {
       p = n + 1;
       break;
     }
-    box.set(key, data.subarray(p, p + vl));
+    box.set(key, view(data, p, p + vl));
     p += vl;
   }
   if (p !== n || open) {

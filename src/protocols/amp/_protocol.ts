@@ -27,6 +27,7 @@ import {
   QuitBox,
 } from "./_box.ts";
 import { Argument, type ArgumentsOut } from "./_arguments.ts";
+import { asciiBytes, utf8Bytes, view } from "./_slab.ts";
 import {
   type CallArguments,
   type CallResult,
@@ -48,7 +49,6 @@ import {
   UnhandledCommand,
 } from "./_errors.ts";
 
-const encoder = new TextEncoder();
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
@@ -282,7 +282,7 @@ export class BinaryBoxProtocol extends Protocol implements IBoxSender {
           p += 2;
           (this.#box ??= new AmpBox()).set(
             this.#key,
-            data.subarray(p, p + length),
+            view(data, p, p + length),
           );
           this.#state = KEY;
         }
@@ -486,7 +486,7 @@ export class BoxDispatcher implements IBoxReceiver, ICommandSender {
   locator: IResponderLocator;
   /** Where boxes are sent (set by `startReceivingBoxes`). */
   boxSender: IBoxSender | undefined = undefined;
-  #outstanding = new Map<string, Deferred<AmpBox>>();
+  #outstanding = new Map<number, Deferred<AmpBox>>();
   #counter = 0;
   #failAllReason: Failure | undefined = undefined;
 
@@ -564,12 +564,12 @@ export class BoxDispatcher implements IBoxReceiver, ICommandSender {
       return requiresAnswer ? fail<AmpBox>(this.#failAllReason) : undefined;
     }
     const out = box instanceof AmpBox ? box : new AmpBox(box);
-    out.set("_command", encoder.encode(command));
+    out.set("_command", commandBytes(command));
     // A call that wants no answer still uses up a tag, as in Twisted.
-    const tag = (++this.#counter).toString(16);
+    const tag = ++this.#counter;
     let d: Deferred<AmpBox> | undefined;
     if (requiresAnswer) {
-      out.set("_ask", asciiBytes(tag));
+      out.set("_ask", asciiBytes(tag.toString(16)));
       d = new Deferred<AmpBox>();
       this.#outstanding.set(tag, d);
     }
@@ -619,11 +619,13 @@ export class BoxDispatcher implements IBoxReceiver, ICommandSender {
 
   /** The call a received `_answer` or `_error` tag answers. */
   #question(tag: Uint8Array): Deferred<AmpBox> {
-    const key = decodeKey(tag, 0, tag.length);
+    const key = parseTag(tag);
     const d = this.#outstanding.get(key);
     if (d === undefined) {
       throw new MalformedAmpBox(
-        `Received an answer to ${JSON.stringify(key)}, which was never asked`,
+        `Received an answer to ${
+          JSON.stringify(decodeKey(tag, 0, tag.length))
+        }, which was never asked`,
       );
     }
     this.#outstanding.delete(key);
@@ -641,7 +643,7 @@ export class BoxDispatcher implements IBoxReceiver, ICommandSender {
    */
   dispatchCommand(box: AmpBox): AmpBox | PromiseLike<AmpBox> {
     const nameBytes = box.get("_command")!;
-    const name = utf8.decode(nameBytes);
+    const name = decodeKey(nameBytes, 0, nameBytes.length);
     const responder = this.locator.locateResponder(name);
     if (responder === undefined) {
       throw new RemoteAmpError(
@@ -699,8 +701,8 @@ export class BoxDispatcher implements IBoxReceiver, ICommandSender {
       description = "Unknown Error";
     }
     box.set("_error", ask);
-    box.set("_error_code", encoder.encode(code));
-    box.set("_error_description", encoder.encode(description));
+    box.set("_error_code", utf8Bytes(code));
+    box.set("_error_description", utf8Bytes(description));
     this.#emit(box);
   }
 
@@ -723,10 +725,35 @@ export class BoxDispatcher implements IBoxReceiver, ICommandSender {
   }
 }
 
-function asciiBytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
+/**
+ * The number a tag we sent stands for (lowercase hex, no leading zero), or
+ * -1 for anything we would not have sent.
+ */
+function parseTag(tag: Uint8Array): number {
+  const n = tag.length;
+  if (n === 0 || n > 13 || tag[0] === 0x30) return -1;
+  let value = 0;
+  for (let i = 0; i < n; i++) {
+    const c = tag[i];
+    let digit: number;
+    if (c >= 0x30 && c <= 0x39) digit = c - 0x30;
+    else if (c >= 0x61 && c <= 0x66) digit = c - 0x57;
+    else return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+/** The bytes of each command name sent, encoded once. */
+const commandNames = new Map<string, Uint8Array>();
+
+function commandBytes(name: string): Uint8Array {
+  let bytes = commandNames.get(name);
+  if (bytes === undefined) {
+    bytes = utf8Bytes(name);
+    if (commandNames.size < 4096) commandNames.set(name, bytes);
+  }
+  return bytes;
 }
 
 /**
