@@ -811,3 +811,29 @@ Deno.test("StartTLS without a certificate from the responder is answered with a 
   pump.flush();
   await assertRejects(() => after.asPromise(), amp.UnhandledCommand);
 });
+
+Deno.test("new AMP({ boxReceiver }) hands parsed boxes to that receiver; sendBox after the connection is gone throws ConnectionLost", () => {
+  const got: string[] = [];
+  let stopped: Failure | undefined;
+  const receiver: amp.IBoxReceiver = {
+    startReceivingBoxes(sender) {
+      got.push(`start ${sender instanceof amp.AMP}`);
+    },
+    ampBoxReceived(box) {
+      got.push(box.getText("hello")!);
+    },
+    stopReceivingBoxes(reason) {
+      stopped = reason;
+    },
+  };
+  const proto = new amp.AMP({ boxReceiver: receiver });
+  proto.makeConnection(new StringTransport());
+  proto.dataReceived(new amp.AmpBox({ hello: "world" }).serialize());
+  assertEquals(got, ["start true", "world"]);
+  proto.connectionLost(new Failure(new ConnectionDone()));
+  assertInstanceOf(stopped?.value, ConnectionDone);
+  assertThrows(
+    () => proto.sendBox(new amp.AmpBox({ a: "1" })),
+    ConnectionLost,
+  );
+});
