@@ -8,7 +8,7 @@ import {
   assertThrows,
 } from "@std/assert";
 import {
-  HAProxyProtocolWrapper,
+  type HAProxyProtocolWrapper,
   HAProxyWrappingFactory,
   InvalidNetworkProtocol,
   InvalidProxyHeader,
