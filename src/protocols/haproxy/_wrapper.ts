@@ -241,7 +241,8 @@ function headerTimeout(options: HAProxyOptions): number | null {
  * {@linkcode HAProxyProtocolWrapper}.
  *
  * Only accept connections from your proxies: anyone who can connect can
- * claim any address.
+ * claim any address. (`wrapperClass` is not used: the wrapper is always an
+ * `HAProxyProtocolWrapper`; wrap the wrapped factory for other policies.)
  *
  * @example Serving behind a proxy
  * ```ts ignore
