@@ -15,24 +15,27 @@ import { freePort, spawn } from "../_processes.ts";
 const CURL = "/usr/bin/curl";
 const HAPROXY = "/usr/sbin/haproxy";
 
-async function runs(program: string, args: string[]): Promise<boolean> {
+/** What `program args` prints, or `undefined` if it cannot run or fails. */
+async function output(
+  program: string,
+  args: string[],
+): Promise<string | undefined> {
   try {
-    return (await new Deno.Command(program, {
+    const { success, stdout } = await new Deno.Command(program, {
       args,
-      stdout: "null",
+      stdout: "piped",
       stderr: "null",
-    }).output()).success;
+    }).output();
+    return success ? decode(stdout) : undefined;
   } catch {
-    return false;
+    return undefined; // not installed, or not allowed to run
   }
 }
 
-const curl = await runs(CURL, ["--help", "all"]) &&
-  new TextDecoder().decode(
-    (await new Deno.Command(CURL, { args: ["--help", "all"] }).output())
-      .stdout,
-  ).includes("--haproxy-protocol");
-const haproxy = await runs(HAPROXY, ["-v"]);
+const curl =
+  (await output(CURL, ["--help", "all"]))?.includes("--haproxy-protocol") ??
+    false;
+const haproxy = (await output(HAPROXY, ["-v"])) !== undefined;
 if (!curl) {
   // deno-lint-ignore no-console
   console.log(
