@@ -23,7 +23,11 @@
  */
 import { parseArgs } from "@std/cli";
 import { Factory, type ProtocolClass } from "./internet/protocol.ts";
-import type { IProtocolFactory, IReactorCore } from "./internet/interfaces.ts";
+import type {
+  IProtocolFactory,
+  IReactorCore,
+  IService,
+} from "./internet/interfaces.ts";
 import { reactor as defaultReactor } from "./internet/reactor.ts";
 import {
   clientFromString,
@@ -34,6 +38,8 @@ import {
 import { formatEvent, log, type LogEvent } from "./logger.ts";
 import { Chargen, Daytime, Discard, Echo, QOTD } from "./protocols/wire.ts";
 import { ProxyFactory } from "./protocols/portforward.ts";
+// Registers the haproxy: endpoint type, for --listen haproxy:tcp:8000.
+import "./protocols/haproxy.ts";
 // The version lives in deno.json only (JSR publishes it with the package).
 import denoJson from "../deno.json" with { type: "json" };
 
@@ -63,7 +69,7 @@ ${
     ).join("\n")
   }
   portforward  forwards connections to --dest, with backpressure both ways
-  serve        serves the Factory or Protocol class a module exports by default
+  serve        serves the Factory, Protocol class or service a module exports by default
 
 Options:
   --log-format text|json   log format on stderr (default: text)
@@ -78,7 +84,8 @@ Examples:
 
 const LISTEN_HELP =
   `  --listen ENDPOINT   where to listen (may repeat): tcp:PORT[:interface=IP],
-                      tcp6:PORT, unix:PATH[:mode=600], ssl:PORT:privateKey=KEY.pem:certKey=CERT.pem`;
+                      tcp6:PORT, unix:PATH[:mode=600], ssl:PORT:privateKey=KEY.pem:certKey=CERT.pem,
+                      haproxy:ENDPOINT (behind a proxy that sends the PROXY protocol)`;
 
 function commandHelp(command: string): string {
   if (command in WIRE) {
@@ -108,7 +115,10 @@ Example:
   }
   return `Usage: twist serve MODULE [--listen ENDPOINT]...
 
-Imports MODULE and serves its default export: a Factory, or a Protocol class.
+Imports MODULE and serves its default export: a Factory, or a Protocol class,
+or a service (an IService, such as a MultiService composed as a Twisted .tac
+file composes one), which is started, and stopped on SIGINT or SIGTERM; a
+service says where it listens, so it takes no --listen.
 
 Options:
 ${LISTEN_HELP}
@@ -132,7 +142,9 @@ export interface CLIOptions {
    * @default {the shared reactor}
    * @internal
    */
-  reactor?: IReactorEndpoints & Pick<IReactorCore, "run">;
+  reactor?:
+    & IReactorEndpoints
+    & Pick<IReactorCore, "run" | "addSystemEventTrigger">;
   /** Writes a line to stdout. */
   stdout?: (line: string) => void;
   /** Writes a line to stderr. */
@@ -157,7 +169,17 @@ function stringOption(
   return v;
 }
 
-async function loadFactory(module: string): Promise<IProtocolFactory> {
+/** Whether `value` is a service: it can be started and stopped. */
+function isService(value: unknown): value is IService {
+  const s = value as Partial<IService> | null;
+  return typeof s === "object" && s !== null &&
+    typeof s.startService === "function" &&
+    typeof s.stopService === "function";
+}
+
+async function loadFactory(
+  module: string,
+): Promise<IProtocolFactory | IService> {
   const url = /^[a-z][a-z0-9+.-]*:/i.test(module)
     ? module
     : new URL(module, `file://${Deno.cwd()}/`).href;
@@ -180,9 +202,10 @@ async function loadFactory(module: string): Promise<IProtocolFactory> {
   if (d && typeof (d as IProtocolFactory).buildProtocol === "function") {
     return d as IProtocolFactory;
   }
+  if (isService(d)) return d;
   if (typeof d === "function") return Factory.forProtocol(d as ProtocolClass);
   throw new UsageError(
-    `"${module}" must export a Factory or a Protocol class by default`,
+    `"${module}" must export a Factory, a Protocol class or a service by default`,
   );
 }
 
@@ -259,7 +282,8 @@ export async function main(
     const endpoints: IStreamServerEndpoint[] = listens.map((d) =>
       serverFromString(reactor, d)
     );
-    let factory: IProtocolFactory;
+    let factory: IProtocolFactory | undefined;
+    let service: IService | undefined;
     if (command in WIRE) {
       if (rest.length > 0) {
         throw new UsageError(`Unexpected argument "${rest[0]}"`);
@@ -276,7 +300,17 @@ export async function main(
       if (rest.length !== 1) {
         throw new UsageError("serve needs exactly one MODULE");
       }
-      factory = await loadFactory(rest[0]);
+      const served = await loadFactory(rest[0]);
+      if (isService(served)) {
+        if ((args.listen as string[]).length > 0) {
+          throw new UsageError(
+            `"${
+              rest[0]
+            }" exports a service, which says where it listens: drop --listen`,
+          );
+        }
+        service = served;
+      } else factory = served;
     }
     // Logging: replace the default observer.
     for (const observer of [...log.observers]) log.removeObserver(observer);
@@ -296,9 +330,26 @@ export async function main(
         err(formatEvent(event));
       }
     });
-    for (const [i, endpoint] of endpoints.entries()) {
+    if (service) {
+      // As Twisted's twist runs an application: start it now, stop it (and
+      // wait for it) before the reactor shuts down.
       try {
-        const port = await endpoint.listen(factory);
+        service.privilegedStartService();
+        service.startService();
+      } catch (e) {
+        err(`twist: ${(e as Error).message}`);
+        return 1;
+      }
+      reactor.addSystemEventTrigger(
+        "before",
+        "shutdown",
+        () => service.stopService(),
+      );
+      log.msg(`serve started ${rest[0]}`);
+    }
+    for (const [i, endpoint] of factory ? endpoints.entries() : []) {
+      try {
+        const port = await endpoint.listen(factory!);
         log.msg(`${command} listening on ${listens[i]} (${port.getHost()})`);
       } catch (e) {
         err(`twist: ${(e as Error).message}`);

@@ -63,6 +63,7 @@ for (
     "src/protocols/basic.ts",
     "src/protocols/policies.ts",
     "src/protocols/wire.ts",
+    "src/protocols/haproxy.ts",
   ]
 ) {
   Deno.test(`Importing ${entry} loads no transport and no node: module`, async () => {

@@ -37,9 +37,21 @@ interface Rule {
 const RULES: Rule[] = [
   {
     from: "src/internet/",
-    forbid: ["src/protocols/", "src/testing/", "src/cli.ts"],
+    forbid: [
+      "src/protocols/",
+      "src/application/",
+      "src/testing/",
+      "src/cli.ts",
+    ],
     transitive: false,
     why: "the core never depends on what is built on it",
+  },
+  {
+    from: "src/application/",
+    forbid: [...TRANSPORTS, ...MACHINERY, "src/protocols/", "src/cli.ts"],
+    transitive: false,
+    why:
+      "services talk to endpoints and factories through the core's public modules",
   },
   {
     from: "src/protocols/",

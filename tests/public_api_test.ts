@@ -6,6 +6,8 @@ import * as basic from "../src/protocols/basic.ts";
 import * as policies from "../src/protocols/policies.ts";
 import * as wire from "../src/protocols/wire.ts";
 import * as portforward from "../src/protocols/portforward.ts";
+import * as haproxy from "../src/protocols/haproxy.ts";
+import * as application from "../src/application/mod.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { main, VERSION } from "../src/cli.ts";
 import { MemoryReactor } from "../src/testing/mod.ts";
@@ -37,10 +39,16 @@ Deno.test("the root entry point exports none of the machinery", () => {
 });
 
 Deno.test("the protocol families are exported at their subpaths only", () => {
-  for (const family of [basic, policies, wire, portforward]) {
+  for (const family of [basic, policies, wire, portforward, haproxy]) {
     for (const name of Object.keys(family)) {
       assert(!(name in root), `${name} is exported from the root too`);
     }
+  }
+  // twisted.application: the services live at their subpath; ClientService
+  // (and its backoffPolicy) stays in the root too, where it was first.
+  for (const name of Object.keys(application)) {
+    const shared = name === "ClientService" || name === "backoffPolicy";
+    assert((name in root) === shared, `${name} in the root: ${name in root}`);
   }
   // Imported by name, Proxy shadows the global Proxy: it stays in its family.
   assert(!("Proxy" in root));

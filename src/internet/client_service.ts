@@ -9,6 +9,8 @@ import type {
   IProtocol,
   IProtocolFactory,
   IReactorTime,
+  IService,
+  IServiceCollection,
 } from "./interfaces.ts";
 import type { IStreamClientEndpoint } from "./endpoints.ts";
 import { CancelledError, Deferred, maybeDeferred, succeed } from "./defer.ts";
@@ -82,7 +84,10 @@ interface Waiter {
 /**
  * Keeps a connection up through an endpoint: connects on `startService()`,
  * reconnects after failures and losses (waiting as `retryPolicy` says), and
- * hands out the current connection with `whenConnected()`.
+ * hands out the current connection with `whenConnected()`. It is an
+ * `IService` (Twisted's `twisted.application.internet.ClientService`): add it
+ * to a `MultiService` with `setServiceParent` and it starts and stops with
+ * the application.
  *
  * @example
  * ```ts ignore
@@ -97,9 +102,13 @@ interface Waiter {
  * protocol.transport.write("hello");
  * ```
  */
-export class ClientService {
+export class ClientService implements IService {
   /** Whether the service is started. */
   running = false;
+  /** The service's name in its parent, or `null`; set it with `setName`. */
+  name: string | null = null;
+  /** The collection it belongs to, or `null`; set it with `setServiceParent`. */
+  parent: IServiceCollection | null = null;
   readonly #endpoint: IStreamClientEndpoint;
   readonly #factory: IProtocolFactory;
   readonly #retryPolicy: RetryPolicy;
@@ -124,6 +133,52 @@ export class ClientService {
     this.#clock = options.clock;
     this.#prepare = options.prepareConnection;
   }
+
+  /**
+   * Names the service.
+   *
+   * @throws {TypeError} if it already has a parent (which files it by name)
+   */
+  setName(name: string): void {
+    if (this.parent !== null) {
+      throw new TypeError(
+        `Cannot rename the ClientService to "${name}": it has a parent; call disownServiceParent() first`,
+      );
+    }
+    this.name = name;
+  }
+
+  /** Adds the service to `parent` (a running parent starts it), leaving its previous parent first. */
+  setServiceParent(parent: IServiceCollection): void {
+    if (this.parent !== null) this.disownServiceParent();
+    this.parent = parent;
+    try {
+      parent.addService(this);
+    } catch (e) {
+      this.parent = null;
+      throw e;
+    }
+  }
+
+  /**
+   * Removes the service from its parent (a running parent stops it).
+   *
+   * @throws {TypeError} if it has no parent
+   */
+  disownServiceParent(): PromiseLike<unknown> | void {
+    const parent = this.parent;
+    if (parent === null) {
+      throw new TypeError(
+        "Cannot disown the parent of the ClientService: it has none",
+      );
+    }
+    const stopped = parent.removeService(this);
+    this.parent = null;
+    return stopped;
+  }
+
+  /** Nothing to do before `startService`. */
+  privilegedStartService(): void {}
 
   /** Starts connecting. */
   startService(): void {

@@ -25,6 +25,15 @@ import {
   type TLSServerOptions,
   tlsServerOptionsFromFiles,
 } from "./tls.ts";
+import {
+  installServerFromString,
+  serverEndpointParser,
+} from "./common/endpoint_parsers.ts";
+
+export {
+  type IStreamServerEndpointStringParser,
+  registerServerEndpointParser,
+} from "./common/endpoint_parsers.ts";
 
 /**
  * What `serverFromString` and `clientFromString` need of a reactor: TCP, TLS
@@ -659,7 +668,9 @@ function serverOptions(
  * `tcp:PORT[:interface=IP][:backlog=N]`, `tcp6:PORT[:interface=IP]`,
  * `unix:PATH[:mode=660][:lockfile=1][:backlog=N]`,
  * `ssl:PORT:privateKey=KEY.pem[:certKey=CERT.pem][:interface=IP][:alpn=h2,http/1.1]`
- * (the files are read at once: `--allow-read` on them).
+ * (the files are read at once: `--allow-read` on them). Other types come
+ * from parsers registered with `registerServerEndpointParser`, as
+ * `haproxy:tcp:8080` once `@twist/twist/protocols/haproxy` is imported.
  *
  * @throws {TypeError} for a malformed description, naming the problem
  *
@@ -748,13 +759,23 @@ export function serverFromString(
       const options = serverOptions(description, kwargs);
       return new SSL4ServerEndpoint(reactor, port, tls, options);
     }
-    default:
+    default: {
+      const parser = serverEndpointParser(type);
+      if (parser) return parser.parseStreamServer(reactor, args, kwargs);
+      if (type === "haproxy") {
+        invalid(
+          description,
+          'the "haproxy" type is registered by the PROXY protocol module: import "@twist/twist/protocols/haproxy" first',
+        );
+      }
       return invalid(
         description,
         `unknown endpoint type "${type}" (expected "tcp", "tcp6", "unix" or "ssl")`,
       );
+    }
   }
 }
+installServerFromString(serverFromString);
 
 /** The host and port of a client description: `HOST:PORT`, `host=...:port=...`, or a mix. */
 function hostAndPort(

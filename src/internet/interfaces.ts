@@ -159,6 +159,117 @@ export interface IReactorCore {
 }
 
 /**
+ * A service (`twisted.application.service.IService`): something with a start
+ * and a stop, run at the reactor's start-up and shutdown, and arranged with
+ * others in a tree of {@linkcode IServiceCollection}s. `Service` and
+ * `MultiService` (in `@twist/twist/application`) implement it, and so does
+ * `ClientService`. The interface lives in the core so that `ClientService`
+ * can implement it; everything else about services is in the application
+ * module.
+ *
+ * @example A service by hand
+ * ```ts
+ * import type { IService, IServiceCollection } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * class Heartbeat implements IService {
+ *   name: string | null = null;
+ *   running = false;
+ *   parent: IServiceCollection | null = null;
+ *   setName(name: string): void { this.name = name; }
+ *   setServiceParent(parent: IServiceCollection): void { this.parent = parent; parent.addService(this); }
+ *   disownServiceParent(): PromiseLike<unknown> | void {
+ *     const parent = this.parent;
+ *     this.parent = null;
+ *     return parent?.removeService(this);
+ *   }
+ *   privilegedStartService(): void {}
+ *   startService(): void { this.running = true; }
+ *   stopService(): void { this.running = false; }
+ * }
+ * const heartbeat: IService = new Heartbeat();
+ * heartbeat.startService();
+ * assert(heartbeat.running);
+ * ```
+ */
+export interface IService {
+  /** The service's name in its parent, or `null`. */
+  readonly name: string | null;
+  /** Whether it has been started and not stopped. */
+  readonly running: boolean;
+  /** The collection it belongs to, or `null`. */
+  readonly parent: IServiceCollection | null;
+  /**
+   * Names the service.
+   *
+   * @throws {TypeError} if it already has a parent
+   */
+  setName(name: string): void;
+  /**
+   * Adds the service to `parent` (leaving its previous parent first).
+   *
+   * @throws {TypeError} if `parent` already has a service of its name
+   */
+  setServiceParent(parent: IServiceCollection): void;
+  /**
+   * Removes the service from its parent; a running parent stops it, and the
+   * returned Deferred (or promise) fires once it has stopped.
+   */
+  disownServiceParent(): PromiseLike<unknown> | void;
+  /** Does what must come before `startService`, such as binding ports. */
+  privilegedStartService(): void;
+  /** Starts the service. */
+  startService(): void;
+  /**
+   * Stops the service; a returned Deferred (or promise) fires once it has
+   * stopped.
+   */
+  stopService(): PromiseLike<unknown> | void;
+}
+
+/**
+ * A collection of services (`twisted.application.service.IServiceCollection`):
+ * iterable, with the named ones found by name. `MultiService` is the one
+ * Twist provides.
+ *
+ * @example
+ * ```ts
+ * import type { IServiceCollection } from "@twist/twist";
+ * import { MultiService, Service } from "@twist/twist/application";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const collection: IServiceCollection = new MultiService();
+ * const web = new Service();
+ * web.setName("web");
+ * web.setServiceParent(collection);
+ * assertEquals(collection.getServiceNamed("web"), web);
+ * assertEquals([...collection].length, 1);
+ * ```
+ */
+export interface IServiceCollection extends Iterable<IService> {
+  /**
+   * The child named `name`.
+   *
+   * @throws {RangeError} if there is none
+   */
+  getServiceNamed(name: string): IService;
+  /**
+   * Adds a child (only `setServiceParent` should call it); a running
+   * collection starts it.
+   *
+   * @throws {TypeError} if a child already has its name
+   */
+  addService(service: IService): void;
+  /**
+   * Removes a child (only `disownServiceParent` should call it); a running
+   * collection stops it and returns what its `stopService` returned.
+   *
+   * @throws {TypeError} if it is not a child
+   */
+  removeService(service: IService): PromiseLike<unknown> | void;
+}
+
+/**
  * A producer that writes whenever it likes until told to pause.
  *
  * @example A producer a consumer can pause
