@@ -222,12 +222,17 @@ export class Connection implements ITCPTransport {
       this.#close(new Failure(e));
       return;
     }
-    watchResult(made, "Unhandled error in connectionMade", this.#failWith);
+    if (made !== undefined) {
+      watchResult(made, "Unhandled error in connectionMade", this.#failWith());
+    }
     this.#readNext();
   }
 
   /** Drops the connection because a protocol callback's promise rejected. */
-  #failWith = (e: unknown): void => this.#close(new Failure(e));
+  #failWith(): (e: unknown) => void {
+    // Made only when a callback returned a promise: no closure per connection.
+    return (e) => this.#close(new Failure(e));
+  }
 
   // -- reading ---------------------------------------------------------------
 
@@ -299,7 +304,7 @@ export class Connection implements ITCPTransport {
       return;
     }
     if (result !== undefined) {
-      watchResult(result, "Unhandled error in dataReceived", this.#failWith);
+      watchResult(result, "Unhandled error in dataReceived", this.#failWith());
     }
     this.#readNext();
   }
@@ -327,7 +332,7 @@ export class Connection implements ITCPTransport {
         watchResult(
           p.readConnectionLost(),
           "Unhandled error in readConnectionLost",
-          this.#failWith,
+          this.#failWith(),
         );
       } catch (e) {
         log.err(e, "Unhandled error in readConnectionLost");
@@ -515,7 +520,7 @@ export class Connection implements ITCPTransport {
         watchResult(
           p.writeConnectionLost(),
           "Unhandled error in writeConnectionLost",
-          this.#failWith,
+          this.#failWith(),
         );
       } catch (e) {
         log.err(e, "Unhandled error in writeConnectionLost");
