@@ -946,7 +946,7 @@ export function serverFromString(
       return new SSL4ServerEndpoint(reactor, port, tls, options);
     }
     case "stdio": {
-      if (args.length > 0 || Object.keys(kwargs).length > 0) {
+      if (args.some((a) => a !== "") || Object.keys(kwargs).length > 0) {
         invalid(description, '"stdio:" takes no arguments');
       }
       // Any reactor: one with a registry owns the transport.

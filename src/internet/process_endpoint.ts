@@ -47,7 +47,7 @@ export type StandardErrorBehavior = "log" | "drop";
  * }
  * const endpoint = new ProcessEndpoint(reactor, "deno", { args: ["deno", "eval", ""] });
  * const p = await connectProtocol(endpoint, new Quit());
- * assert((p.transport as ProcessEndpointTransport).process.pid > 0);
+ * assert((p.transport as unknown as ProcessEndpointTransport).process.pid > 0);
  * await lost.promise;
  * ```
  */
