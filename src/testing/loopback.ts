@@ -68,13 +68,16 @@ export type PumpPolicy = (queue: LoopbackQueue, target: IProtocol) => void;
  * })(), { pumpPolicy: identityPumpPolicy });
  * ```
  */
-export const identityPumpPolicy: PumpPolicy = (queue, target) => {
+export function identityPumpPolicy(
+  queue: LoopbackQueue,
+  target: IProtocol,
+): void {
   while (queue.length > 0) {
     const bytes = queue.get();
     if (bytes === null) break;
     target.dataReceived(bytes);
   }
-};
+}
 
 /**
  * Joins every waiting write into one `dataReceived` call (Twisted's
@@ -103,7 +106,10 @@ export const identityPumpPolicy: PumpPolicy = (queue, target) => {
  * assertEquals(calls, ["ab"]);
  * ```
  */
-export const collapsingPumpPolicy: PumpPolicy = (queue, target) => {
+export function collapsingPumpPolicy(
+  queue: LoopbackQueue,
+  target: IProtocol,
+): void {
   const chunks: Uint8Array[] = [];
   while (queue.length > 0) {
     const bytes = queue.get();
@@ -111,7 +117,10 @@ export const collapsingPumpPolicy: PumpPolicy = (queue, target) => {
     chunks.push(bytes);
   }
   if (chunks.length === 0) return;
-  if (chunks.length === 1) return target.dataReceived(chunks[0]);
+  if (chunks.length === 1) {
+    target.dataReceived(chunks[0]);
+    return;
+  }
   const joined = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
   for (const c of chunks) {
@@ -119,7 +128,7 @@ export const collapsingPumpPolicy: PumpPolicy = (queue, target) => {
     at += c.length;
   }
   target.dataReceived(joined);
-};
+}
 
 /** Options of {@linkcode loopbackAsync}. */
 export interface LoopbackAsyncOptions {
