@@ -57,8 +57,8 @@ class CommandShell extends LineReceiver {
   }
 
   override connectionLost(_reason: Failure): void {
-    // stdin ended or "quit": nothing more to do.
-    reactor.stop();
+    // stdin ended or "quit" (or the reactor is already stopping: Ctrl-C).
+    if (reactor.running) reactor.stop();
   }
 }
 

@@ -13,7 +13,8 @@
  * - The end of input closes the transport (`connectionLost(ConnectionDone)`,
  *   once what was written is sent), unless the protocol has
  *   `readConnectionLost` (`IHalfCloseableProtocol`): it is told and may
- *   write on until it calls `loseConnection`.
+ *   write on until it calls `loseConnection`. Once both halves are closed
+ *   (`loseWriteConnection` and the end of input), `connectionLost` follows.
  * - `loseConnection` stops reading, sends what is buffered, closes stdout,
  *   then calls `connectionLost(ConnectionDone)`.
  * - A failed write (the reader of stdout went away) or read ends it with
@@ -278,6 +279,11 @@ export class StandardIO implements ITransport, IConsumer, IPushProducer {
       } catch (e) {
         log.err(e, "Unhandled error in readConnectionLost");
         this.#connectionLost(new Failure(e));
+        return;
+      }
+      // Both halves are closed now.
+      if (this.#writeClosed) {
+        this.#connectionLost(new Failure(new ConnectionDone()));
       }
     } else {
       // Send what the protocol already wrote, then close.

@@ -4,6 +4,7 @@
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { decode, DENO, denoFlags, encode, withTimeout } from "../_helpers.ts";
+import { Protocol, Reactor, StandardIO } from "../../mod.ts";
 
 interface Child {
   stdin: WritableStreamDefaultWriter<Uint8Array>;
@@ -84,6 +85,16 @@ Deno.test("StandardIO: loseConnection sends what was written and ends the proces
   await c.stdin.close().catch(() => {});
 });
 
+Deno.test("StandardIO: the reactor's shutdown sends what was written and closes, with stdin still open", async () => {
+  const c = child("shutdown");
+  const { code, out, err } = await finished(c);
+  assertEquals(code, 0, err);
+  assertEquals(out, "flushed at shutdown\n");
+  assertMatch(err, /lost: ConnectionDone/);
+  assert(!err.includes("error"), err);
+  await c.stdin.close().catch(() => {});
+});
+
 Deno.test("StandardIO: a pull producer streams 8 MiB to stdout with a bounded write buffer", async () => {
   const total = 8 * 1024 * 1024;
   const process = new Deno.Command(DENO, {
@@ -136,4 +147,65 @@ Deno.test("StandardIO: a reader of stdout that goes away ends the connection wit
   await stdin.close().catch(() => {});
   assertEquals((await process.status).code, 0, err);
   assertMatch(err, /lost: ConnectionLost/);
+});
+
+Deno.test("StandardIO: loseWriteConnection closes stdout, tells a half-closeable protocol, and reading goes on", async () => {
+  const events: string[] = [];
+  let feed: ((n: number | null) => void) | undefined;
+  let pending: Uint8Array | undefined;
+  const stdin = {
+    read: (p: Uint8Array): Promise<number | null> => {
+      pending = p;
+      return new Promise((resolve) => feed = resolve);
+    },
+    close: () => events.push("stdin closed"),
+  };
+  const stdout = {
+    write: (p: Uint8Array): Promise<number> => {
+      events.push(`wrote ${decode(p)}`);
+      return Promise.resolve(p.length);
+    },
+    close: () => events.push("stdout closed"),
+  };
+  const lost = Promise.withResolvers<string>();
+  class Half extends Protocol {
+    override connectionMade(): void {
+      this.transport.write("a");
+      (this.transport as unknown as { loseWriteConnection(): void })
+        .loseWriteConnection();
+    }
+    override dataReceived(data: Uint8Array): void {
+      events.push(`got ${decode(data)}`);
+      this.transport.write("dropped: stdout is closed");
+    }
+    readConnectionLost(): void {
+      events.push("readConnectionLost");
+    }
+    writeConnectionLost(): void {
+      events.push("writeConnectionLost");
+      pending!.set(encode("b"));
+      feed!(1);
+    }
+    override connectionLost(reason: { value: unknown }): void {
+      lost.resolve((reason.value as Error).name);
+    }
+  }
+  new StandardIO(new Half(), { reactor: new Reactor(), stdin, stdout });
+  // Once "b" is delivered, end the input: both halves are then closed.
+  while (!events.includes("got b")) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  feed!(null);
+  assertEquals(
+    await withTimeout(lost.promise, 5_000, "connectionLost"),
+    "ConnectionDone",
+  );
+  assertEquals(events, [
+    "wrote a",
+    "stdout closed",
+    "writeConnectionLost",
+    "got b",
+    "readConnectionLost",
+  ]);
+  // No read was pending at the end: stdin is left as it was.
 });
