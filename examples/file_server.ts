@@ -2,9 +2,9 @@
 //
 // Sends FILE to every client that connects, then closes the connection
 // (try: nc localhost 8020 > copy). FileSender streams it as a pull producer:
-// one 16 KiB chunk is read each time the connection has written the last,
-// so a slow client never makes the server hold more than a chunk or two of
-// the file, however big the file is.
+// one 16 KiB chunk is written each time the connection has sent the last
+// (the next is read meanwhile), so a slow client never makes the server hold
+// more than a chunk or two of the file, however big the file is.
 // deno-lint-ignore-file no-console
 import { parseArgs } from "@std/cli";
 import { Factory, type Failure, Protocol, reactor } from "../mod.ts";

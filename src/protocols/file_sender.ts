@@ -19,8 +19,9 @@ export interface FileSenderSource {
 /**
  * Sends a file to a consumer (Twisted's `FileSender`): `beginFileTransfer`
  * registers it as a pull producer, and each time the consumer asks for more
- * it reads one chunk (`CHUNK_SIZE` bytes), passes it through `transform`
- * (if given) and writes it. The Deferred fires with the last byte sent (an
+ * it writes one chunk (`CHUNK_SIZE` bytes, passed through `transform` if
+ * given), reading the next one ahead meanwhile: memory stays within a
+ * couple of chunks whatever the file's size. The Deferred fires with the last byte sent (an
  * empty array for an empty file) once the file has been read to its end and
  * the producer unregistered; it fails when reading fails or the consumer
  * stops the producer (`stopProducing`: the connection was lost).
@@ -89,8 +90,10 @@ export class FileSender implements IPullProducer {
   #deferred: Deferred<Uint8Array> | undefined;
   /** A read is under way. */
   #reading = false;
-  /** The consumer asked for more while a read was under way. */
+  /** The consumer asked for a chunk not read yet. */
   #wanted = false;
+  /** A chunk read ahead (`null`: the end was read), until asked for. */
+  #ahead: Uint8Array | null | undefined = undefined;
 
   /**
    * Starts sending `file` (an open file, or a path to open) to `consumer`.
@@ -136,28 +139,51 @@ export class FileSender implements IPullProducer {
     return deferred;
   }
 
-  /** Reads the next chunk and writes it (the consumer calls this). */
+  /**
+   * Writes the next chunk (the consumer calls this). The chunk after it is
+   * read ahead while this one is being sent, so reading the file and writing
+   * the connection overlap; at most that one chunk waits here.
+   */
   resumeProducing(): void {
     if (!this.#file) return;
-    if (this.#reading) {
+    const ahead = this.#ahead;
+    if (ahead !== undefined) {
+      this.#ahead = undefined;
+      this.#deliver(ahead);
+    } else if (this.#reading) {
       this.#wanted = true;
-      return;
+    } else {
+      this.#wanted = true;
+      this.#readNext();
     }
+  }
+
+  #readNext(): void {
     this.#reading = true;
     const chunk = new Uint8Array(FileSender.CHUNK_SIZE);
-    this.#file.read(chunk).then(
-      (n) => this.#read(chunk, n),
+    this.#file!.read(chunk).then(
+      (n) => this.#read(n === null ? null : chunk.subarray(0, n)),
       (e) => this.#failed(e),
     );
   }
 
-  #read(chunk: Uint8Array, n: number | null): void {
+  #read(chunk: Uint8Array | null): void {
     this.#reading = false;
     if (!this.#file) return; // Stopped meanwhile.
-    if (n === null) return this.#finished();
-    let bytes = chunk.subarray(0, n);
+    if (chunk !== null && chunk.length === 0) return this.#readNext();
+    if (!this.#wanted) {
+      this.#ahead = chunk; // Until the consumer asks.
+      return;
+    }
+    this.#wanted = false;
+    this.#deliver(chunk);
+  }
+
+  /** Writes `chunk` (`null`: the end) and reads the next one ahead. */
+  #deliver(chunk: Uint8Array | null): void {
+    if (chunk === null) return this.#finished();
     try {
-      if (this.#transform) bytes = this.#transform(bytes);
+      const bytes = this.#transform ? this.#transform(chunk) : chunk;
       if (bytes.length > 0) {
         this.lastSent = bytes.subarray(bytes.length - 1);
         this.#consumer!.write(bytes);
@@ -165,10 +191,9 @@ export class FileSender implements IPullProducer {
     } catch (e) {
       return this.#failed(e);
     }
-    if (!this.#file) return; // The write stopped the producer.
-    if (this.#wanted || n === 0) {
-      this.#wanted = false;
-      this.resumeProducing();
+    // The write may have stopped the producer, or asked for more already.
+    if (this.#file && !this.#reading && this.#ahead === undefined) {
+      this.#readNext();
     }
   }
 
@@ -198,6 +223,7 @@ export class FileSender implements IPullProducer {
     this.#transform = undefined;
     this.#deferred = undefined;
     this.#wanted = false;
+    this.#ahead = undefined;
     const opened = this.#opened;
     this.#opened = undefined;
     if (opened) {
