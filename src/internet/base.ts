@@ -753,6 +753,18 @@ export class ReactorBase implements IReactorCore, IReactorTime {
    * @returns a Deferred of the address; fails with `DNSLookupError` when the
    * name does not resolve, the lookup times out, or the permission is missing
    * (the message names the flag)
+   *
+   * @example Looking up a name
+   * ```ts
+   * import { DNSLookupError, Reactor } from "@twist/twist";
+   * import { assertEquals, assertInstanceOf } from "@std/assert";
+   *
+   * const reactor = new Reactor();
+   * assertEquals(await reactor.resolve("localhost"), "127.0.0.1"); // --allow-net=localhost
+   * await reactor.resolve("nonexistent.invalid").addErrback((failure) => {
+   *   assertInstanceOf(failure.value, DNSLookupError);
+   * });
+   * ```
    */
   resolve(
     name: string,

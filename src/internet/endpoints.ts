@@ -506,7 +506,7 @@ function readCACerts(
  * (`port.transport`); `stopListening()` loses the connection and fires once
  * it is lost. The `stdio:` description makes one.
  *
- * @example
+ * @example An echo on stdin and stdout
  * ```ts ignore
  * import { Factory, Protocol, reactor, StandardIOEndpoint } from "@twist/twist";
  *
@@ -582,7 +582,7 @@ export class StandardIOEndpoint implements IStreamServerEndpoint {
  * What `StandardIOEndpoint.listen` fires with: `transport` is the
  * `StandardIO`, and `stopListening()` loses its connection.
  *
- * @example
+ * @example Writing through the port's transport
  * ```ts ignore
  * import { Factory, Protocol, reactor, StandardIOEndpoint } from "@twist/twist";
  *

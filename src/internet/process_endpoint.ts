@@ -33,7 +33,7 @@ export type StandardErrorBehavior = "log" | "drop";
  * child's stdin, `loseConnection` closes it, and the child process itself
  * is at `process` (to signal it).
  *
- * @example
+ * @example Reaching the child process
  * ```ts
  * import { connectProtocol, ProcessEndpoint, type ProcessEndpointTransport, Protocol, Reactor } from "@twist/twist";
  * import { assert } from "@std/assert";

@@ -57,7 +57,7 @@ const READ_SIZE = 16 * 1024;
  * The address of both ends of a pipe (Twisted's `PipeAddress`): standard
  * I/O and a process endpoint's transport have no network address.
  *
- * @example
+ * @example What a pipe's ends report
  * ```ts
  * import { PipeAddress } from "@twist/twist";
  * import { assertEquals } from "@std/assert";

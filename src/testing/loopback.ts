@@ -56,7 +56,7 @@ export type PumpPolicy = (queue: LoopbackQueue, target: IProtocol) => void;
  * Delivers each write as it was made, up to the close marker (Twisted's
  * `identityPumpPolicy`, the default).
  *
- * @example
+ * @example Choosing the policy
  * ```ts
  * import { identityPumpPolicy, loopbackAsync } from "@twist/twist/testing";
  * import { Protocol } from "@twist/twist";
