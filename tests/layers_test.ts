@@ -14,6 +14,8 @@ const TRANSPORTS = [
   "src/internet/unix.ts",
   "src/internet/udp.ts",
   "src/internet/process.ts",
+  "src/internet/stdio.ts",
+  "src/internet/process_endpoint.ts",
   "src/internet/reactor.ts",
 ];
 
