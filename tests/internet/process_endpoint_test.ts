@@ -258,3 +258,48 @@ async function collect(
   ]);
   return { out, err };
 }
+
+Deno.test("twist echo --listen stdio: echoes over standard I/O (driven through a ProcessEndpoint)", async () => {
+  const echoed = Promise.withResolvers<void>();
+  class Ping extends Collect {
+    override connectionMade(): void {
+      super.connectionMade();
+      this.transport.write("ping\n");
+    }
+    override dataReceived(data: Uint8Array): void {
+      super.dataReceived(data);
+      if (this.received === "ping\n") echoed.resolve();
+    }
+  }
+  using _logs = log.capture(); // The runner's log lines arrive on stderr.
+  const p = new Ping();
+  await connectProtocol(
+    new ProcessEndpoint(new Reactor(), DENO, {
+      args: [
+        DENO,
+        "run",
+        ...denoFlags(),
+        "src/cli.ts",
+        "echo",
+        "--listen",
+        "stdio:",
+      ],
+    }),
+    p,
+  );
+  await withTimeout(echoed.promise, 20_000, "the echo");
+  // A stdio server runs on after its input ends, as a TCP server does after
+  // a client leaves: stop it as a user would, with Ctrl-C.
+  (p.transport as unknown as ProcessEndpointTransport).process.signalProcess(
+    "INT",
+  );
+  // A clean exit (the runner's handler) is ConnectionDone; a SIGINT that
+  // arrives before the runner's reactor has installed its handlers ends the
+  // child by the signal itself. Either way the connection ends.
+  const reason = (await ended(p)).value;
+  assert(
+    reason instanceof ConnectionDone ||
+      (reason instanceof ProcessTerminated && reason.signal === "SIGINT"),
+    String(reason),
+  );
+});
