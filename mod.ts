@@ -51,6 +51,17 @@ export {
 } from "./src/internet/process.ts";
 export * from "./src/internet/utils.ts";
 export {
+  PipeAddress,
+  StandardIO,
+  type StandardIOOptions,
+  type StandardIOReader,
+  type StandardIOWriter,
+} from "./src/internet/stdio.ts";
+export {
+  type ProcessEndpointTransport,
+  type StandardErrorBehavior,
+} from "./src/internet/process_endpoint.ts";
+export {
   DatagramProtocol,
   type ListenMulticastOptions,
   type ListenUDPOptions,

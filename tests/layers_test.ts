@@ -14,6 +14,8 @@ const TRANSPORTS = [
   "src/internet/unix.ts",
   "src/internet/udp.ts",
   "src/internet/process.ts",
+  "src/internet/stdio.ts",
+  "src/internet/process_endpoint.ts",
   "src/internet/reactor.ts",
 ];
 
@@ -88,9 +90,9 @@ const RULES: Rule[] = [
   },
 ];
 
-/** Deno and Node APIs that open sockets or run programs. */
+/** Deno and Node APIs that open sockets, resolve names, run programs or read stdin. */
 const IO_API =
-  /\bDeno\.(listen|listenTls|connect|connectTls|startTls|listenDatagram|Command|run|resolveDns)\b|["']node:(net|tls|dgram|child_process)["']/;
+  /\bDeno\.(listen|listenTls|connect|connectTls|startTls|listenDatagram|Command|run|resolveDns|stdin)\b|["']node:(net|tls|dgram|child_process|dns)["']/;
 
 /** Files (under src/) allowed to use them. */
 const IO_ALLOWED = "src/internet/";

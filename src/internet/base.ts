@@ -26,6 +26,7 @@ import { grantReactorInternals, ResourceRegistry } from "./common/registry.ts";
 export { type HeapEntry, TimerHeap } from "./common/timer_heap.ts";
 import { Deferred, reportUnhandledDeferreds } from "./defer.ts";
 import { log } from "../logger.ts";
+import { resolve } from "./resolve.ts";
 import {
   guardRejections,
   isThenable,
@@ -736,6 +737,40 @@ export class ReactorBase implements IReactorCore, IReactorTime {
     this.#heap.push(call);
     if (call.heapIndex === 0) this.#rearm();
     return call;
+  }
+
+  /**
+   * Resolves a host name to an IPv4 address (Twisted's
+   * `IReactorCore.resolve`) with the system resolver, so names in the hosts
+   * file (`localhost`) resolve too. `""` is `"0.0.0.0"`; an IPv4 address is
+   * itself.
+   *
+   * Requires `--allow-net` for the name (e.g. `--allow-net=example.com`).
+   *
+   * @param name the host name
+   * @param timeout seconds to wait, or Twisted's list of retry delays
+   * (summed); default `[1, 3, 11, 45]`
+   * @returns a Deferred of the address; fails with `DNSLookupError` when the
+   * name does not resolve, the lookup times out, or the permission is missing
+   * (the message names the flag)
+   *
+   * @example Looking up a name
+   * ```ts
+   * import { DNSLookupError, Reactor } from "@twist/twist";
+   * import { assertEquals, assertInstanceOf } from "@std/assert";
+   *
+   * const reactor = new Reactor();
+   * assertEquals(await reactor.resolve("localhost"), "127.0.0.1"); // --allow-net=localhost
+   * await reactor.resolve("nonexistent.invalid").addErrback((failure) => {
+   *   assertInstanceOf(failure.value, DNSLookupError);
+   * });
+   * ```
+   */
+  resolve(
+    name: string,
+    timeout?: number | readonly number[],
+  ): Deferred<string> {
+    return resolve(this, name, timeout);
   }
 
   /**

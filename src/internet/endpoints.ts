@@ -11,10 +11,17 @@ import type {
   IListeningPort,
   IProtocol,
   IProtocolFactory,
+  IReactorCore,
+  IReactorProcess,
   IReactorSSL,
   IReactorTCP,
   IReactorUNIX,
 } from "./interfaces.ts";
+import { PipeAddress, StandardIO, type StandardIOOptions } from "./stdio.ts";
+import {
+  type StandardErrorBehavior,
+  WrappedProcessProtocol,
+} from "./process_endpoint.ts";
 import { Deferred } from "./defer.ts";
 import type { Failure } from "./failure.ts";
 import { ConnectingCancelledError } from "./error.ts";
@@ -502,6 +509,195 @@ function readCACerts(
 }
 
 /**
+ * "Listens" on this process's stdin and stdout (Twisted's
+ * `StandardIOEndpoint`): `listen(factory)` builds one protocol and connects
+ * it with {@linkcode StandardIO}. The port it fires with has the transport
+ * (`port.transport`); `stopListening()` loses the connection and fires once
+ * it is lost. The `stdio:` description makes one.
+ *
+ * @example An echo on stdin and stdout
+ * ```ts ignore
+ * import { Factory, Protocol, reactor, StandardIOEndpoint } from "@twist/twist";
+ *
+ * class Echo extends Protocol {
+ *   override dataReceived(data: Uint8Array): void {
+ *     this.transport.write(data);
+ *   }
+ * }
+ * await new StandardIOEndpoint(reactor).listen(Factory.forProtocol(Echo));
+ * reactor.run();
+ * ```
+ *
+ * @example Made from a description
+ * ```ts
+ * import { Reactor, serverFromString, StandardIOEndpoint } from "@twist/twist";
+ * import { assert } from "@std/assert";
+ *
+ * assert(serverFromString(new Reactor(), "stdio:") instanceof StandardIOEndpoint);
+ * ```
+ */
+export class StandardIOEndpoint implements IStreamServerEndpoint {
+  readonly #reactor: IReactorCore | undefined;
+  readonly #options: Omit<StandardIOOptions, "reactor">;
+
+  /**
+   * Creates the endpoint; `options.stdin` and `options.stdout` replace
+   * `Deno.stdin` and `Deno.stdout` (tests do).
+   */
+  constructor(
+    reactor?: IReactorCore,
+    options: Omit<StandardIOOptions, "reactor"> = {},
+  ) {
+    this.#reactor = reactor;
+    this.#options = options;
+  }
+
+  /** Builds the protocol and connects it to stdin and stdout. */
+  listen(factory: IProtocolFactory): Deferred<StandardIOListeningPort> {
+    const d = new Deferred<StandardIOListeningPort>();
+    try {
+      const protocol = factory.buildProtocol(new PipeAddress());
+      if (!protocol) throw new TypeError("buildProtocol returned no protocol");
+      const lost = new Deferred<void>();
+      const connectionLost = protocol.connectionLost.bind(protocol);
+      protocol.connectionLost = (reason) => {
+        try {
+          return connectionLost(reason);
+        } finally {
+          lost.callback(undefined);
+        }
+      };
+      const transport = new StandardIO(protocol, {
+        ...this.#options,
+        reactor: this.#reactor,
+      });
+      d.callback({
+        transport,
+        startListening(): void {},
+        stopListening(): Deferred<void> {
+          transport.loseConnection();
+          return lost;
+        },
+        getHost: () => new PipeAddress(),
+      });
+    } catch (e) {
+      d.errback(e);
+    }
+    return d;
+  }
+}
+
+/**
+ * What `StandardIOEndpoint.listen` fires with: `transport` is the
+ * `StandardIO`, and `stopListening()` loses its connection.
+ *
+ * @example Writing through the port's transport
+ * ```ts ignore
+ * import { Factory, Protocol, reactor, StandardIOEndpoint } from "@twist/twist";
+ *
+ * const port = await new StandardIOEndpoint(reactor).listen(Factory.forProtocol(Protocol));
+ * port.transport.write("hello\n");
+ * await port.stopListening();
+ * ```
+ */
+export interface StandardIOListeningPort extends IListeningPort<PipeAddress> {
+  /** The transport over stdin and stdout. */
+  readonly transport: StandardIO;
+}
+
+/** Options of {@linkcode ProcessEndpoint}. */
+export interface ProcessEndpointOptions {
+  /** The arguments, the first being the program's own name. @default {[executable]} */
+  args?: string[];
+  /** The child's whole environment (nothing is inherited). @default {{}} */
+  env?: Record<string, string>;
+  /** The child's working directory. @default {this process's} */
+  path?: string;
+  /** What becomes of the child's stderr: logged or dropped. @default {"log"} */
+  errFlag?: StandardErrorBehavior;
+}
+
+/**
+ * Connects to a child process (Twisted's `endpoints.ProcessEndpoint`):
+ * `connect(factory)` runs the program and connects the protocol to it, so
+ * any stream protocol talks to a program as if over TCP. `write` goes to
+ * the child's stdin, `dataReceived` gets its stdout, `loseConnection` closes
+ * its stdin, and `connectionLost` comes when the process has ended
+ * (`ConnectionDone` after a zero exit status, else the `ProcessTerminated`
+ * failure). What the child writes to stderr is logged (`errFlag: "log"`) or
+ * dropped (`"drop"`).
+ *
+ * Requires `--allow-run` for the program. A missing permission or a program
+ * that cannot be found fails the Deferred.
+ *
+ * @example Talking to `cat`
+ * ```ts
+ * import { connectProtocol, ProcessEndpoint, Protocol, Reactor } from "@twist/twist";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const echoed = Promise.withResolvers<string>();
+ * class Hello extends Protocol {
+ *   override connectionMade(): void {
+ *     this.transport.write("hello");
+ *     this.transport.loseConnection(); // closes cat's stdin: cat exits
+ *   }
+ *   override dataReceived(data: Uint8Array): void {
+ *     echoed.resolve(new TextDecoder().decode(data));
+ *   }
+ * }
+ * await connectProtocol(new ProcessEndpoint(new Reactor(), "cat"), new Hello());
+ * assertEquals(await echoed.promise, "hello");
+ * ```
+ */
+export class ProcessEndpoint implements IStreamClientEndpoint {
+  readonly #reactor: IReactorProcess;
+  /** The program to run. */
+  readonly executable: string;
+  /** The arguments, environment, directory and stderr behaviour. */
+  readonly options: ProcessEndpointOptions;
+
+  /** Creates the endpoint. */
+  constructor(
+    reactor: IReactorProcess,
+    executable: string,
+    options: ProcessEndpointOptions = {},
+  ) {
+    this.#reactor = reactor;
+    this.executable = executable;
+    this.options = options;
+  }
+
+  /**
+   * Runs the program and connects a protocol built by `factory` to it;
+   * fires with the protocol once its `connectionMade` has run.
+   */
+  connect(factory: IProtocolFactory): Deferred<IProtocol> {
+    const d = new Deferred<IProtocol>();
+    const { args, env, path, errFlag = "log" } = this.options;
+    try {
+      const protocol = factory.buildProtocol(new PipeAddress());
+      if (!protocol) throw new TypeError("buildProtocol returned no protocol");
+      const wrapper = new WrappedProcessProtocol(
+        protocol,
+        this.executable,
+        errFlag,
+        (reason) => d.errback(reason),
+      );
+      this.#reactor.spawnProcess(
+        wrapper,
+        this.executable,
+        args ?? [this.executable],
+        { env, path },
+      );
+      if (wrapper.connected) d.callback(protocol);
+    } catch (e) {
+      d.errback(e);
+    }
+    return d;
+  }
+}
+
+/**
  * Connects `protocol` (an instance) through `endpoint`.
  *
  * @example
@@ -668,7 +864,8 @@ function serverOptions(
  * `tcp:PORT[:interface=IP][:backlog=N]`, `tcp6:PORT[:interface=IP]`,
  * `unix:PATH[:mode=660][:lockfile=1][:backlog=N]`,
  * `ssl:PORT:privateKey=KEY.pem[:certKey=CERT.pem][:interface=IP][:alpn=h2,http/1.1]`
- * (the files are read at once: `--allow-read` on them). Other types come
+ * (the files are read at once: `--allow-read` on them), and `stdio:` (this
+ * process's stdin and stdout, {@linkcode StandardIOEndpoint}). Other types come
  * from parsers registered with `registerServerEndpointParser`, as
  * `haproxy:tcp:8080` once `@twist/twist/protocols/haproxy` is imported.
  *
@@ -759,6 +956,13 @@ export function serverFromString(
       const options = serverOptions(description, kwargs);
       return new SSL4ServerEndpoint(reactor, port, tls, options);
     }
+    case "stdio": {
+      if (args.some((a) => a !== "") || Object.keys(kwargs).length > 0) {
+        invalid(description, '"stdio:" takes no arguments');
+      }
+      // Any reactor: one with a registry owns the transport.
+      return new StandardIOEndpoint(reactor as unknown as IReactorCore);
+    }
     default: {
       const parser = serverEndpointParser(type);
       if (parser) return parser.parseStreamServer(reactor, args, kwargs);
@@ -770,7 +974,7 @@ export function serverFromString(
       }
       return invalid(
         description,
-        `unknown endpoint type "${type}" (expected "tcp", "tcp6", "unix" or "ssl")`,
+        `unknown endpoint type "${type}" (expected "tcp", "tcp6", "unix", "ssl" or "stdio")`,
       );
     }
   }

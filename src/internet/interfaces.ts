@@ -156,6 +156,12 @@ export interface IReactorCore {
   removeSystemEventTrigger(id: TriggerID): void;
   /** Fires `eventType`'s triggers, phase by phase. */
   fireSystemEvent(eventType: SystemEventType | string): void;
+  /**
+   * Resolves a host name to an IPv4 address: a Deferred of the address, or
+   * a failure with `DNSLookupError`. `timeout` is in seconds (a list of
+   * retry delays, as Twisted's, is summed).
+   */
+  resolve(name: string, timeout?: number | readonly number[]): Deferred<string>;
 }
 
 /**

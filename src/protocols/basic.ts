@@ -1,6 +1,7 @@
 /**
  * The basic framing protocols (`twisted.protocols.basic`): lines, netstrings
- * and length-prefixed strings. Built only on the public core API, so each can
+ * and length-prefixed strings; and `FileSender`, which streams a file to a
+ * transport. Built only on the public core API, so each can
  * be tested with a `StringTransport`.
  *
  * @example Receiving CRLF-terminated lines
@@ -26,6 +27,7 @@
 export * from "./line_receiver.ts";
 export * from "./netstring.ts";
 export * from "./int_string.ts";
+export * from "./file_sender.ts";
 
 // The core types this entry point's signatures mention, re-exported as types
 // only (the values live in the root module), so that it is documented on its
@@ -35,12 +37,19 @@ export type {
   Data,
   IAddress,
   IConsumer,
+  IDelayedCall,
   IProtocol,
   IProtocolFactory,
   IPullProducer,
   IPushProducer,
+  IReactorTime,
   ITCPTransport,
   ITransport,
   WriteBufferLimits,
 } from "../internet/interfaces.ts";
 export type { Factory, Protocol, ProtocolClass } from "../internet/protocol.ts";
+export type {
+  AddCallbacksOptions,
+  CallbackReturn,
+  Deferred,
+} from "../internet/defer.ts";

@@ -449,6 +449,21 @@ export class MemoryReactor implements IReactorCore, IReactorTCP {
       }
     }
   }
+
+  /**
+   * Not implemented, as in Twisted's `MemoryReactor`: a test that needs
+   * names resolved gives its code the addresses instead.
+   *
+   * @throws {Error} always
+   */
+  resolve(
+    _name: string,
+    _timeout?: number | readonly number[],
+  ): Deferred<string> {
+    throw new Error(
+      "MemoryReactor does not resolve names: give the code under test an address",
+    );
+  }
 }
 
 /** Options of {@linkcode RaisingMemoryReactor}. */

@@ -59,4 +59,5 @@ export * from "./string_transport.ts";
 export * from "./memory_reactor.ts";
 export * from "./accumulating_protocol.ts";
 export * from "./iosim.ts";
+export * from "./loopback.ts";
 export { Clock } from "../internet/task.ts";
