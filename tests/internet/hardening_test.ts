@@ -41,6 +41,7 @@ import { MAX_READ_SIZE } from "../../src/internet/stream/read_pool.ts";
 import { FakeTransport, StringTransport } from "../../src/testing/mod.ts";
 import { DENO, denoFlags, withTimeout } from "../_helpers.ts";
 import { spawn } from "../_processes.ts";
+import { log } from "../../src/logger.ts";
 
 // -- a given-up connect is cancelled -------------------------------------------
 
@@ -278,6 +279,22 @@ Deno.test("Permissions: a connect or spawn that is not granted fails at the call
     Error,
     "run again with --allow-run=ls",
   );
+});
+
+Deno.test("Permissions: a UDP datagram to a peer that is not granted is dropped and logged naming the flag, never prompting", async () => {
+  using logs = log.capture();
+  const reactor = new Reactor();
+  const udp = reactor.listenUDP(0, new DatagramProtocol(), {
+    interface: "127.0.0.1",
+  });
+  udp.write("hello", ["192.0.2.1", 9]);
+  const [failure] = logs.flushErrors(Deno.errors.NotCapable);
+  assertStringIncludes(
+    logs.events.at(-1)?.message ?? "",
+    "run again with --allow-net=192.0.2.1:9",
+  );
+  assertStringIncludes(failure.getErrorMessage(), "192.0.2.1:9");
+  await udp.stopListening();
 });
 
 /** Whether `script` (util-linux) can give a child a terminal. */
