@@ -40,6 +40,12 @@ import { Chargen, Daytime, Discard, Echo, QOTD } from "./protocols/wire.ts";
 import { ProxyFactory } from "./protocols/portforward.ts";
 // Registers the haproxy: endpoint type, for --listen haproxy:tcp:8000.
 import "./protocols/haproxy.ts";
+import {
+  isGranted,
+  isNotCapable,
+  requireNet,
+  requireUnixSocket,
+} from "./internet/common/permissions.ts";
 // The version lives in deno.json only (JSR publishes it with the package).
 import denoJson from "../deno.json" with { type: "json" };
 
@@ -169,6 +175,24 @@ function stringOption(
   return v;
 }
 
+/**
+ * Why the runner may not reach `destination` (an endpoint with a `host` and
+ * `port`, or a `path`), or `undefined` if it may: the message names the flag.
+ */
+function destinationDenied(destination: unknown): string | undefined {
+  const d = destination as { host?: unknown; port?: unknown; path?: unknown };
+  try {
+    if (typeof d.path === "string") requireUnixSocket(d.path);
+    else if (typeof d.host === "string" && typeof d.port === "number") {
+      requireNet(d.host, d.port);
+    }
+  } catch (e) {
+    if (!isNotCapable(e)) throw e;
+    return (e as Error).message.replace(/^Requires/, "requires");
+  }
+  return undefined;
+}
+
 /** Whether `value` is a service: it can be started and stopped. */
 function isService(value: unknown): value is IService {
   const s = value as Partial<IService> | null;
@@ -183,6 +207,14 @@ async function loadFactory(
   const url = /^[a-z][a-z0-9+.-]*:/i.test(module)
     ? module
     : new URL(module, `file://${Deno.cwd()}/`).href;
+  if (url.startsWith("file:")) {
+    const path = decodeURIComponent(new URL(url).pathname);
+    if (!isGranted({ name: "read", path })) { // Never Deno's prompt.
+      throw new UsageError(
+        `Cannot import "${module}": run again with --allow-read=${path}`,
+      );
+    }
+  }
   let loaded: { default?: unknown };
   try {
     loaded = await import(url);
@@ -295,7 +327,14 @@ export async function main(
       }
       const dest = stringOption(args, "dest");
       if (!dest) throw new UsageError("portforward needs --dest ENDPOINT");
-      factory = new ProxyFactory(clientFromString(reactor, dest));
+      const destination = clientFromString(reactor, dest);
+      // Checked now, not at the first connection: never Deno's prompt.
+      const denied = destinationDenied(destination);
+      if (denied) {
+        err(`twist: Cannot forward to "${dest}": ${denied}`);
+        return 1;
+      }
+      factory = new ProxyFactory(destination);
     } else {
       if (rest.length !== 1) {
         throw new UsageError("serve needs exactly one MODULE");

@@ -235,3 +235,19 @@ Deno.test("twist portforward carries 16 MiB both ways intact through a slow read
   await stop(forward);
   await stop(echo);
 });
+
+Deno.test("twist portforward checks its destination at start-up: not granted, it exits 1 naming the flag instead of prompting at each connection", async () => {
+  for (
+    const [dest, flag] of [
+      ["tcp:host=example.com:port=80", "--allow-net=example.com:80"],
+      ["unix:/tmp/twist-no-such.sock", "--allow-read=/tmp/twist-no-such.sock"],
+    ]
+  ) {
+    await using child = twist(NET, "portforward", ...LISTEN, "--dest", dest);
+    const status = await child.wait(20_000);
+    assertEquals(status.code, 1, child.stderr());
+    assertStringIncludes(child.stderr(), `Cannot forward to "${dest}"`);
+    assertStringIncludes(child.stderr(), `run again with ${flag}`);
+    assert(!child.stderr().includes("listening"), child.stderr());
+  }
+});

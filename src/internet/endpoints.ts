@@ -26,6 +26,7 @@ import { Deferred } from "./defer.ts";
 import type { Failure } from "./failure.ts";
 import { ConnectingCancelledError } from "./error.ts";
 import { ClientFactory } from "./protocol.ts";
+import { requirePermissions } from "./common/permissions.ts";
 import type { ConnectUNIXOptions, ListenUNIXOptions } from "./unix.ts";
 import {
   type TLSClientOptions,
@@ -488,6 +489,8 @@ function readCACerts(
   const certs: string[] = [];
   const what = file ?? dir;
   try {
+    // Never Deno's prompt.
+    if (what) requirePermissions({ name: "read", path: what });
     if (file) certs.push(Deno.readTextFileSync(file));
     if (dir) {
       for (const entry of Deno.readDirSync(dir)) {

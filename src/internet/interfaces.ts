@@ -439,7 +439,14 @@ export interface WriteBufferLimits {
   high?: number;
   /** Resume it when the buffer drains to this many bytes. @default {16384} */
   low?: number;
-  /** A hard cap on buffered bytes (default: none). */
+  /**
+   * A hard cap on buffered bytes: above it the connection stops reading
+   * (or aborts, see `onMax`), so a peer that never reads cannot make a
+   * server that answers what it reads buffer without bound. `Infinity`
+   * turns it off.
+   *
+   * @default {4194304}
+   */
   max?: number;
   /**
    * What happens above `max`: `"pause"` stops reading from this connection and

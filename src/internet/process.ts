@@ -32,6 +32,7 @@ import {
 import { log } from "../logger.ts";
 import { watchResult } from "./common/callbacks.ts";
 import { toBytes } from "./common/bytes.ts";
+import { requirePermissions } from "./common/permissions.ts";
 import {
   registryOf,
   type ResourceKind,
@@ -322,7 +323,8 @@ export class ProcessTransport implements IProcessTransport {
 
   /**
    * Closes the child's stdin once what was written has been sent and no
-   * producer is registered (as Twisted's `loseConnection` on a pipe);
+   * producer holds the close (a pull producer, or a streaming one paused by
+   * the water marks: as Twisted's `loseConnection` on a pipe);
    * `childConnectionLost(0)` follows.
    */
   closeStdin(): void {
@@ -434,6 +436,8 @@ export function spawnProcess(
   }
   let child: Deno.ChildProcess;
   try {
+    // Never Deno's prompt.
+    requirePermissions({ name: "run", command: executable });
     child = new Deno.Command(executable, {
       args: args.slice(1),
       cwd: options.path,

@@ -19,7 +19,11 @@ import {
   NoRouteError,
   TCPTimedOutError,
 } from "./error.ts";
-import { allowNetFlag, isNotCapable } from "./common/permissions.ts";
+import {
+  allowNetFlag,
+  isNotCapable,
+  requireNet,
+} from "./common/permissions.ts";
 import { Port, type StreamBinding } from "./stream/port.ts";
 import { Connector, type StreamDialer } from "./stream/connector.ts";
 
@@ -92,8 +96,15 @@ function tcpBinding(
       listening(
         hostname,
         port,
-        () =>
-          Deno.listen({ hostname, port, transport: "tcp", ...listenOptions }),
+        () => {
+          requireNet(hostname, port); // Never Deno's prompt.
+          return Deno.listen({
+            hostname,
+            port,
+            transport: "tcp",
+            ...listenOptions,
+          });
+        },
       ),
     hostOf: ipHostOf,
     peerOf: ipPeerOf,
@@ -169,7 +180,10 @@ function tcpDialer(
   return {
     tcp: true,
     destination: ipAddress(hostname, port),
-    dial: () => Deno.connect({ hostname, port, transport: "tcp" }),
+    dial: (signal) => {
+      requireNet(hostname, port); // Never Deno's prompt.
+      return Deno.connect({ hostname, port, transport: "tcp", signal });
+    },
     errorFor: (e) => connectError(e, hostname, port),
     peerOf: ipPeerOf,
     describe:

@@ -25,6 +25,7 @@ import {
   unbracketed,
 } from "./tcp.ts";
 import { Port, type StreamBinding } from "./stream/port.ts";
+import { requireNet, requirePermissions } from "./common/permissions.ts";
 import { Connector, type StreamDialer } from "./stream/connector.ts";
 import {
   recordNegotiatedProtocol,
@@ -73,6 +74,7 @@ export function tlsServerOptionsFromFiles(
   const { alpnProtocols } = options;
   const read = (path: string): string => {
     try {
+      requirePermissions({ name: "read", path }); // Never Deno's prompt.
       return Deno.readTextFileSync(path);
     } catch (e) {
       if (e instanceof Deno.errors.NotCapable) {
@@ -106,15 +108,17 @@ function tlsBinding(
     tcp: false,
     tls: true,
     listen: () =>
-      listening(hostname, port, () =>
-        Deno.listenTls({
+      listening(hostname, port, () => {
+        requireNet(hostname, port); // Never Deno's prompt.
+        return Deno.listenTls({
           hostname,
           port,
           cert: tls.cert,
           key: tls.key,
           alpnProtocols: tls.alpnProtocols,
           ...listenOptions,
-        })),
+        });
+      }),
     async prepare(conn) {
       const info = await (conn as Deno.TlsConn).handshake();
       recordNegotiatedProtocol(conn, info.alpnProtocol);
@@ -155,22 +159,17 @@ function tlsDialer(
     tcp: false,
     tls: true,
     destination: ipAddress(hostname, port),
-    async dial() {
-      // Deno.connectTls verifies the host it dials. To verify another name
-      // (Twisted's optionsForClientTLS(hostname)), connect in the clear and
-      // upgrade with startTls, which checks the name it is given.
-      const conn = tls.hostname === undefined
-        ? await Deno.connectTls({
-          hostname,
-          port,
-          caCerts: tls.caCerts,
-          alpnProtocols: tls.alpnProtocols,
-        })
-        : await startTlsVerifying(
-          await Deno.connect({ hostname, port }),
-          tls.hostname,
-          tls,
-        );
+    async dial(signal) {
+      // Connect in the clear (Deno.connectTls cannot be cancelled: a given-up
+      // attempt must not stay pending), then upgrade with startTls, which
+      // verifies the name it is given: the host dialled, or another name
+      // (Twisted's optionsForClientTLS(hostname)).
+      requireNet(hostname, port); // Never Deno's prompt.
+      const conn = await startTlsVerifying(
+        await Deno.connect({ hostname, port, signal }),
+        tls.hostname ?? hostname,
+        tls,
+      );
       try {
         const info = await conn.handshake();
         recordNegotiatedProtocol(conn, info.alpnProtocol);

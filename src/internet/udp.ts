@@ -24,7 +24,7 @@ import type {
 import { IPv4Address, IPv6Address } from "./address.ts";
 import { Deferred } from "./defer.ts";
 import { CannotListenError, MessageLengthError } from "./error.ts";
-import { allowNetFlag } from "./common/permissions.ts";
+import { allowNetFlag, netTarget } from "./common/permissions.ts";
 import { toBytes } from "./common/bytes.ts";
 import {
   registryOf,
@@ -104,7 +104,11 @@ function hasNetPermission(host: string, port: number): boolean {
   const granted =
     Deno.permissions.querySync({ name: "net", host: target }).state ===
       "granted";
-  if (granted) permitted.add(target);
+  if (granted) {
+    // Bounded: a port that answers many peers must not grow it for ever.
+    if (permitted.size >= 1024) permitted.clear();
+    permitted.add(target);
+  }
   return granted;
 }
 
@@ -295,6 +299,18 @@ export class UDPPort implements IUDPTransport {
     }
     if (addr !== undefined && this.#connected) {
       throw new TypeError("A connected port can only write to its peer");
+    }
+    if (!hasNetPermission(target[0], target[1])) {
+      // Checked first: Deno would prompt (freezing the loop) or fail later.
+      log.err(
+        new Deno.errors.NotCapable(
+          `Requires net access to "${netTarget(target[0], target[1])}"`,
+        ),
+        `UDP send to ${target[0]}:${target[1]} failed: run again with ${
+          allowNetFlag(target[0], target[1])
+        }`,
+      );
+      return;
     }
     this.#socket.send(bytes, target[1], target[0], (e) => {
       if (e) log.err(e, `UDP send to ${target[0]}:${target[1]} failed`);

@@ -19,7 +19,7 @@ import {
 } from "./error.ts";
 import { Port, type StreamBinding } from "./stream/port.ts";
 import { Connector, type StreamDialer } from "./stream/connector.ts";
-import { isNotCapable } from "./common/permissions.ts";
+import { isNotCapable, requireUnixSocket } from "./common/permissions.ts";
 import type { ConnectUNIXOptions, ListenUNIXOptions } from "./interfaces.ts";
 export type { ConnectUNIXOptions, ListenUNIXOptions } from "./interfaces.ts";
 
@@ -106,6 +106,8 @@ function unixBinding(
     tcp: false,
     listen() {
       try {
+        // Never Deno's prompt.
+        requireUnixSocket(path, ...(options.wantPID ? [lockPath] : []));
         if (options.wantPID) {
           acquireLock(lockPath, path);
           locked = true;
@@ -169,7 +171,12 @@ function unixDialer(path: string): StreamDialer {
   return {
     tcp: false,
     destination: new UNIXAddress(path),
-    dial: () => Deno.connect({ transport: "unix", path }),
+    // Deno's UNIX connect takes no signal: a given-up attempt that connects
+    // later is closed at once by the connector.
+    dial: () => {
+      requireUnixSocket(path); // Never Deno's prompt.
+      return Deno.connect({ transport: "unix", path });
+    },
     errorFor(e) {
       const opts = { cause: e };
       if (isNotCapable(e)) {

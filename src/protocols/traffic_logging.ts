@@ -19,6 +19,7 @@ import {
 } from "./protocol_wrapper.ts";
 import { bytesRepr } from "./_data.ts";
 import { toBytes } from "./_framing.ts";
+import { requirePermissions } from "../internet/common/permissions.ts";
 
 const encoder = new TextEncoder();
 const ELIDED = encoder.encode("<... elided>");
@@ -238,6 +239,8 @@ export class TrafficLoggingFactory extends WrappingFactory {
    * Requires `--allow-write` for it.
    */
   open(name: string): TrafficLog {
+    // Each connection opens one: never Deno's prompt (the flag is named).
+    requirePermissions({ name: "write", path: name });
     const file = Deno.openSync(name, {
       write: true,
       create: true,

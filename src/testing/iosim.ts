@@ -22,8 +22,7 @@ import {
   ConnectionLost,
 } from "../internet/error.ts";
 import { FlowControl } from "../internet/common/flow_control.ts";
-
-const encoder = new TextEncoder();
+import { toBytes } from "../internet/common/bytes.ts";
 
 const isPaused = (io: FakeTransport): boolean => io.producerState === "paused";
 
@@ -125,14 +124,12 @@ export class FakeTransport implements ITCPTransport {
 
   /** Queues a copy of `data` (a string as UTF-8); dropped once closing. */
   write(data: Data): void {
+    const bytes = toBytes(data); // A TypeError even once closing.
     if (this.disconnecting || this.writeDisconnecting || this.disconnected) {
       return;
     }
-    const bytes = typeof data === "string"
-      ? encoder.encode(data)
-      : data.slice();
     if (bytes.length === 0) return;
-    this.outgoing.push(bytes);
+    this.outgoing.push(typeof data === "string" ? bytes : bytes.slice());
     if (this.producer && this.streaming) this.#flow.grew(this.pendingBytes);
   }
 

@@ -15,8 +15,7 @@ import type {
 import { IPv4Address } from "../internet/address.ts";
 import { Failure } from "../internet/failure.ts";
 import { ConnectionDone } from "../internet/error.ts";
-
-const encoder = new TextEncoder();
+import { toBytes } from "../internet/common/bytes.ts";
 
 /** Options of {@linkcode StringTransport}. */
 export interface StringTransportOptions {
@@ -117,10 +116,10 @@ export class StringTransport implements ITCPTransport {
 
   /** Records `data` (a string as UTF-8; bytes are copied). */
   write(data: Data): void {
-    const bytes = typeof data === "string"
-      ? encoder.encode(data)
-      : data.slice();
-    if (bytes.length > 0) this.#chunks.push(bytes);
+    const bytes = toBytes(data);
+    if (bytes.length > 0) {
+      this.#chunks.push(typeof data === "string" ? bytes : bytes.slice());
+    }
   }
 
   /** Records each item in order. */

@@ -304,7 +304,34 @@ Deno.test("Connection: as in Twisted, writes made after loseConnection are still
   assertEquals(decode(new Uint8Array(conn.sent)), "goodbye");
 });
 
-Deno.test("Connection: loseConnection waits for a registered producer to unregister, as Twisted's", async () => {
+Deno.test("Connection: loseConnection waits for a registered pull producer to unregister, as Twisted's doWrite", async () => {
+  const { conn, transport, protocol } = open(new Recorder());
+  const calls: string[] = [];
+  const producer: IPullProducer = {
+    resumeProducing: () => calls.push("resume"),
+    stopProducing: () => calls.push("stop"),
+  };
+  transport.write("part 1;");
+  transport.registerProducer(producer, false);
+  transport.loseConnection();
+  conn.accept();
+  await settle();
+  assertFalse(conn.closed, "the producer is still registered");
+  assertEquals(calls, ["resume"], "asked for more, even while closing");
+  transport.write("part 2");
+  conn.accept();
+  await settle();
+  transport.unregisterProducer();
+  assert((await protocol.lost.promise).check(ConnectionDone));
+  assertEquals(decode(new Uint8Array(conn.sent)), "part 1;part 2");
+  assertEquals(
+    calls,
+    ["resume", "resume"],
+    "an unregistered producer is not stopped",
+  );
+});
+
+Deno.test("Connection: a streaming producer that is not paused does not hold loseConnection (Twisted's doWrite); it is stopped with the connection", async () => {
   const { conn, transport, protocol } = open(new Recorder());
   const calls: string[] = [];
   const producer: IPushProducer = {
@@ -312,19 +339,18 @@ Deno.test("Connection: loseConnection waits for a registered producer to unregis
     resumeProducing: () => calls.push("resume"),
     stopProducing: () => calls.push("stop"),
   };
+  transport.setWriteBufferLimits({ high: 4, low: 0 });
   transport.registerProducer(producer, true);
-  transport.write("part 1;");
+  transport.write("finished;"); // above high: paused
   transport.loseConnection();
-  conn.accept();
+  assertEquals(calls, ["pause"]);
+  conn.accept(4); // still above low: paused, so the close waits
   await settle();
-  assertFalse(conn.closed, "the producer is still registered");
-  transport.write("part 2");
-  conn.accept();
-  await settle();
-  transport.unregisterProducer();
+  assertFalse(conn.closed);
+  conn.accept(); // drained: resumed, and the close goes on
   assert((await protocol.lost.promise).check(ConnectionDone));
-  assertEquals(decode(new Uint8Array(conn.sent)), "part 1;part 2");
-  assertEquals(calls, [], "an unregistered producer is not stopped");
+  assertEquals(decode(new Uint8Array(conn.sent)), "finished;");
+  assertEquals(calls, ["pause", "resume", "stop"]);
 });
 
 Deno.test("Connection: closeAfterFlush (the reactor's shutdown) stops the producer and closes once flushed", async () => {

@@ -181,7 +181,7 @@ Deno.test("spawnProcess: an exception thrown by a producer is logged, as a conne
   assertEquals(logs.flushErrors(URIError).length, 1);
 });
 
-Deno.test("spawnProcess: as in Twisted, writes made right after closeStdin are still sent, and stdin closes once a producer unregisters", async () => {
+Deno.test("spawnProcess: as in Twisted, writes made right after closeStdin are still sent, and stdin closes once a pull producer unregisters", async () => {
   class Echoed extends Recorder {
     readonly echoed = Promise.withResolvers<void>();
     override outReceived(d: Uint8Array): void {
@@ -193,10 +193,9 @@ Deno.test("spawnProcess: as in Twisted, writes made right after closeStdin are s
   const transport = reactor.spawnProcess(p, "cat", ["cat"]);
   const stops: string[] = [];
   transport.registerProducer({
-    pauseProducing(): void {},
     resumeProducing(): void {},
     stopProducing: () => stops.push("stop"),
-  }, true);
+  }, false);
   transport.write("before ");
   transport.closeStdin();
   transport.write("after");

@@ -329,11 +329,14 @@ Deno.test("WriteBuffer logs what a producer throws; the write that triggered it 
   assertEquals(logs.flushErrors(URIError).length, 1);
 });
 
-Deno.test("WriteBuffer.end sends everything, writes made meanwhile too, then closes the sink's write side once no producer is registered", async () => {
+Deno.test("WriteBuffer.end sends everything, writes made meanwhile too, then closes the sink's write side once no pull producer is registered", async () => {
   const { sink, buffer, events } = make();
   const calls: string[] = [];
-  buffer.registerProducer(recorder(calls), true);
   buffer.write(encode("one;"));
+  buffer.registerProducer({
+    resumeProducing: () => calls.push("resume"),
+    stopProducing: () => calls.push("stop"),
+  }, false);
   buffer.end();
   buffer.write(encode("two"));
   assertEquals(buffer.state, "ending");
@@ -352,7 +355,27 @@ Deno.test("WriteBuffer.end sends everything, writes made meanwhile too, then clo
   buffer.write(encode("dropped"));
   assertEquals(buffer.size, 0);
   assertEquals(sink.calls.length, 2);
-  assertEquals(calls, []);
+  assertEquals(calls, ["resume"], "asked for more when drained, not stopped");
+});
+
+Deno.test("WriteBuffer.end does not wait for a streaming producer that is not paused (Twisted's doWrite), only for one paused by the water marks", async () => {
+  const { sink, buffer, events } = make();
+  const calls: string[] = [];
+  buffer.setLimits({ high: 4, low: 0 });
+  buffer.registerProducer(recorder(calls), true);
+  buffer.write(encode("12345")); // above high: paused
+  buffer.end();
+  sink.accept(2);
+  await settle();
+  assertEquals(events, [], "paused: the half-close waits");
+  sink.accept();
+  await settle();
+  assert(
+    sink.closedWrite,
+    "resumed at the low mark: the producer does not hold it",
+  );
+  assertEquals(events, ["flushed", "shut"]);
+  assertEquals(calls, ["pause", "resume"]);
 });
 
 Deno.test("WriteBuffer.notifyWhenFlushed reports 'flushed' from a microtask once everything is written", async () => {

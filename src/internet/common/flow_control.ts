@@ -30,6 +30,14 @@ import { log } from "../../logger.ts";
 export const DEFAULT_HIGH_WATER = 65_536;
 /** The default low-water mark, in bytes. */
 export const DEFAULT_LOW_WATER = 16_384;
+/**
+ * The default cap, in bytes: a connection whose unsent bytes pass it stops
+ * reading until they drain to the low mark, so a peer that sends and never
+ * reads cannot grow a server that writes in response to reads (an echo)
+ * without bound. Generous (a reply this big is still written, only reading
+ * waits); `setWriteBufferLimits({ max: Infinity })` turns it off.
+ */
+export const DEFAULT_MAX = 4 * 1024 * 1024;
 
 /**
  * What the owner is told about the cap: `"pause"` (above `max` with
@@ -51,7 +59,7 @@ export function callProducer(f: () => void): void {
 export class FlowControl {
   #high = DEFAULT_HIGH_WATER;
   #low = DEFAULT_LOW_WATER;
-  #max = Infinity;
+  #max = DEFAULT_MAX;
   #onMax: "pause" | "abort" = "pause";
   #producer: IPushProducer | IPullProducer | undefined = undefined;
   #streaming = false;
@@ -77,9 +85,21 @@ export class FlowControl {
   }
 
   /**
+   * Whether a close or half-close must wait for the producer: a pull
+   * producer, or a streaming one paused by the water marks. A streaming
+   * producer that is not paused does not hold a flushed buffer open — what
+   * Twisted's `doWrite` does, whatever its `loseConnection` docs say.
+   */
+  get producerHoldsClose(): boolean {
+    return this.#producer !== undefined &&
+      (!this.#streaming || this.#producerPaused);
+  }
+
+  /**
    * Sets the water marks and the cap (`ITCPTransport.setWriteBufferLimits`):
    * `low` defaults to the current low mark (at most `high`), `max` to the
-   * current cap (at least `high`).
+   * current cap (at least `high`; `DEFAULT_MAX` at first, `Infinity` for
+   * none).
    *
    * @throws {RangeError} if `low` is above `high`, `high` above `max`, a limit
    * is negative, or `onMax` is unknown

@@ -8,8 +8,10 @@
  * The close rule, in one place (Twisted's, with asyncio's flush-then-close):
  * - `loseConnection()` stops reading and closes once everything written has
  *   been sent — including what is written after it, until the socket is
- *   closed — and, as in Twisted, only once a registered producer has been
- *   unregistered: `connectionLost(ConnectionDone)`.
+ *   closed — and, as Twisted's `doWrite` does, only once a registered pull
+ *   producer (or a streaming one paused by the water marks) has been
+ *   unregistered; a streaming producer that is not paused does not hold the
+ *   close and is stopped with it: `connectionLost(ConnectionDone)`.
  * - `abortConnection()` drops the write buffer and closes at once:
  *   `connectionLost(ConnectionAborted)`.
  * - `loseWriteConnection()` sends what was written, then half-closes
@@ -75,6 +77,9 @@ import { log } from "../../logger.ts";
 import { watchResult } from "../common/callbacks.ts";
 import { MAX_READ_SIZE, MIN_READ_SIZE, takeRegion } from "./read_pool.ts";
 import { WriteBuffer, type WriteBufferEvent } from "./write_buffer.ts";
+
+/** What a closed connection reads into: nothing. */
+const EMPTY = new Uint8Array(0);
 
 /** See the module docs. */
 type ConnectionState = "open" | "disconnecting" | "aborting" | "closed";
@@ -389,11 +394,11 @@ export class Connection implements ITCPTransport {
   }
 
   /**
-   * Sets the write buffer's water marks and optional hard cap. A streaming
-   * producer is paused once when the buffer goes above `high` and resumed
-   * once when it drains to `low`. Above `max` the connection either stops
-   * reading until the buffer drains to `low` (`onMax: "pause"`, the default)
-   * or is aborted (`"abort"`).
+   * Sets the write buffer's water marks and hard cap. A streaming producer
+   * is paused once when the buffer goes above `high` and resumed once when
+   * it drains to `low`. Above `max` (4 MiB unless set; `Infinity` for none)
+   * the connection either stops reading until the buffer drains to `low`
+   * (`onMax: "pause"`, the default) or is aborted (`"abort"`).
    *
    * @throws {RangeError} if `low` is above `high`, `high` above `max`, or a
    * limit is negative
@@ -435,8 +440,10 @@ export class Connection implements ITCPTransport {
    * Registers a producer: a streaming (push) one is paused when the write
    * buffer is above the high-water mark and resumed when it drains; a pull
    * one is asked for more (`resumeProducing`) each time the buffer drains.
-   * While a producer is registered, `loseConnection` waits for it to be
-   * unregistered (as in Twisted). A producer registered on a closed
+   * While a pull producer (or a streaming one paused by the water marks) is
+   * registered, `loseConnection` waits for it to be unregistered; a
+   * streaming producer that is not paused does not (as Twisted's `doWrite`).
+   * A producer registered on a closed
    * connection is stopped at once.
    *
    * @throws {Error} if a producer is already registered
@@ -457,7 +464,8 @@ export class Connection implements ITCPTransport {
 
   /**
    * Stops reading and closes once everything written has been sent and no
-   * producer is registered: `connectionLost(ConnectionDone)`. Idempotent.
+   * producer holds the close (see `registerProducer`):
+   * `connectionLost(ConnectionDone)`. Idempotent.
    */
   loseConnection(): void {
     this.#loseConnection(false);
@@ -540,7 +548,9 @@ export class Connection implements ITCPTransport {
   #close(reason: Failure): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
+    // Released at once, not when the protocol (which may be kept) goes.
     this.#held = undefined;
+    this.#region = EMPTY;
     try {
       this.#conn.close();
     } catch {

@@ -30,8 +30,12 @@ import {
  * each make one. The attempt, timeout and factory events are the same for all.
  */
 export interface StreamDialer {
-  /** Starts connecting. */
-  dial(): Promise<Deno.Conn>;
+  /**
+   * Starts connecting. `signal` is aborted when the attempt is given up
+   * (timeout, `stopConnecting`, shutdown): the pending connect must then be
+   * cancelled, so it keeps no socket and does not keep the process alive.
+   */
+  dial(signal: AbortSignal): Promise<Deno.Conn>;
   /** Turns what `dial` rejected with into a `ConnectError`. */
   errorFor(e: unknown): Error;
   /** The address being connected to. */
@@ -78,6 +82,8 @@ export class Connector implements IConnector {
   #factoryStarted = false;
   #attempt = 0;
   #timeoutCall: DelayedCall | undefined;
+  /** Cancels the pending dial of the attempt in progress. */
+  #dialing: AbortController | undefined;
   /** Hears that this connector's connection is gone (one object per connector, not per connection). */
   readonly #owner: ConnectionOwner = {
     connectionClosed: (connection, reason) => {
@@ -173,8 +179,10 @@ export class Connector implements IConnector {
       }
     }
     let pending: Promise<Deno.Conn>;
+    const dialing = new AbortController();
+    this.#dialing = dialing;
     try {
-      pending = this.#dialer.dial();
+      pending = this.#dialer.dial(dialing.signal);
     } catch (e) {
       pending = Promise.reject(e);
     }
@@ -190,6 +198,7 @@ export class Connector implements IConnector {
       return;
     }
     this.#cancelTimeout();
+    this.#dialing = undefined;
     let protocol;
     try {
       protocol = built(this.#factory.buildProtocol(this.#dialer.peerOf(conn)));
@@ -214,6 +223,11 @@ export class Connector implements IConnector {
     if (attempt !== this.#attempt || this.state !== "connecting") return;
     this.#attempt++;
     this.#cancelTimeout();
+    // Given up: the pending connect is cancelled rather than left to finish
+    // (a full backlog keeps it pending for minutes, and the process alive).
+    const dialing = this.#dialing;
+    this.#dialing = undefined;
+    dialing?.abort(error);
     this.state = "disconnected";
     this.#registry.unregister(this);
     const reason = Failure.from(error);

@@ -26,10 +26,12 @@
  * Writes are accepted in `open`, `draining` and `ending`.
  *
  * "Flushed" means nothing queued, nothing in flight, not held (see `hold`)
- * and no producer registered (as in Twisted, a close waits for the producer
- * to unregister); the owner hears it from a microtask, so writes made right
- * after `loseConnection()` still go out and a close never runs inside the
- * caller's `write()`.
+ * and no producer holding the close: as in Twisted's `doWrite`, a pull
+ * producer, or a streaming one paused by the water marks, must unregister
+ * first, while a streaming producer that is not paused does not keep a
+ * flushed buffer open (it is stopped when its connection closes). The owner
+ * hears it from a microtask, so writes made right after `loseConnection()`
+ * still go out and a close never runs inside the caller's `write()`.
  *
  * @module
  */
@@ -64,7 +66,7 @@ export interface WriteSink {
  * - `"failed"`: a sink write or `closeWrite` failed (with the error); the
  *   buffer sends nothing more until the owner stops it;
  * - `"flushed"`: after `notifyWhenFlushed`/`end`, everything is written and
- *   no producer is registered;
+ *   no producer holds the close (see above);
  * - `"shut"`: the write side closed after `end()`;
  * - `"held"`: after `hold()`, what was written before it has been sent;
  * - the cap's events (`CapEvent`).
@@ -174,8 +176,8 @@ export class WriteBuffer extends FlowControl {
   }
 
   /**
-   * Asks for `"flushed"` once everything is written and no producer is
-   * registered (from a microtask; again after each later drain until the
+   * Asks for `"flushed"` once everything is written and no producer holds
+   * the close (from a microtask; again after each later drain until the
    * owner stops the buffer). Idempotent.
    */
   notifyWhenFlushed(): void {
@@ -324,7 +326,7 @@ export class WriteBuffer extends FlowControl {
     // The pump, release() or unregisterProducer() call back.
     if (
       this.#inFlight !== undefined || this.#queue.length > 0 ||
-      this.#held !== undefined || this.producer !== undefined
+      this.#held !== undefined || this.producerHoldsClose
     ) return;
     this.#notify("flushed");
     if (this.#state === "ending") this.#shut();
