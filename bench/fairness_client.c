@@ -122,9 +122,9 @@ int main(int argc, char **argv) {
     struct epoll_event evs[1024];
 
     /* Phase 1: open every connection, at most 64 connects in flight. */
-    int next = 0, pending = 0, opened = 0;
+    int next = 0, pending = 0, opened = 0, failed = 0;
     uint64_t t_open = now_ns();
-    while (opened + (int)errors_connect < conns_n) {
+    while (opened + failed < conns_n) {
         if (now_ns() - t_open > 60ull * 1000000000ull) break;
         while (pending < 64 && next < conns_n) {
             struct conn *c = &cs[next++];
@@ -133,6 +133,7 @@ int main(int argc, char **argv) {
                 if (c->fd >= 0) close(c->fd);
                 c->state = 3;
                 errors_connect++;
+                failed++;
                 continue;
             }
             struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = (uint32_t)(c - cs)};
@@ -149,6 +150,7 @@ int main(int argc, char **argv) {
                 unsigned char b = pattern(c, 0);
                 if (err || send(c->fd, &b, 1, MSG_NOSIGNAL) != 1) {
                     pending--;
+                    failed++;
                     kill_conn(c, &errors_connect);
                     continue;
                 }
@@ -163,6 +165,7 @@ int main(int argc, char **argv) {
             if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
             pending--;
             if (r != 1 || b != pattern(c, 0)) {
+                failed++;
                 kill_conn(c, r == 0 ? &errors_closed : r < 0 ? &errors_reset : &errors_mismatch);
                 continue;
             }
