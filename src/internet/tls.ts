@@ -1,8 +1,11 @@
 /**
  * TLS (`twisted.internet.ssl`): `listenSSL` and `connectSSL` over
  * `Deno.listenTls`/`Deno.connectTls`, on the same port, connector and
- * transport as TCP, with Deno's option names. `transport.startTLS()` upgrades
- * an existing connection (see `Connection.startTLS`).
+ * transport as TCP, with Deno's option names. A server that verifies client
+ * certificates (`verify: true`, Twisted's `CertificateOptions` names) runs
+ * `node:tls` over an accepted TCP connection instead, since `Deno.listenTls`
+ * cannot ask for one. `transport.startTLS()` upgrades an existing connection
+ * (see `Connection.startTLS`).
  *
  * @module
  */
@@ -14,6 +17,7 @@ import type {
 import type { ReactorBase } from "./base.ts";
 import type { IPv4Address, IPv6Address } from "./address.ts";
 import { SSLError } from "./error.ts";
+import type { DelayedCall } from "./base.ts";
 import {
   checkPort,
   connectError,
@@ -27,20 +31,53 @@ import {
 import { Port, type StreamBinding } from "./stream/port.ts";
 import { Connector, type StreamDialer } from "./stream/connector.ts";
 import {
+  checkClientCertificate,
+  checkServerVerification,
+  handshakeTimeoutOf,
   recordNegotiatedProtocol,
   type TLSClientOptions,
   type TLSServerOptions,
+  upgradeServer,
 } from "./stream/tls_upgrade.ts";
 
 export type {
+  PeerCertificate,
   TLSClientOptions,
   TLSServerOptions,
+  TLSStartOptions,
 } from "./stream/tls_upgrade.ts";
 
 /** Options of `tlsServerOptionsFromFiles`. */
 export interface TLSServerFilesOptions {
   /** Protocols offered for ALPN, most preferred first. */
   alpnProtocols?: string[];
+}
+
+/**
+ * Reads a PEM file (certificates, a key) for TLS options.
+ *
+ * @throws {Error} naming the file and, when the permission is missing, the
+ * `--allow-read` flag to add
+ */
+export function readPEMFile(path: string): string {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) {
+      throw new Error(
+        `Cannot read "${path}": run again with --allow-read=${path}`,
+        { cause: e },
+      );
+    }
+    throw new Error(`Cannot read "${path}": ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  if (!text.includes("-----BEGIN ")) {
+    throw new Error(`Cannot use "${path}": it holds no PEM data`);
+  }
+  return text;
 }
 
 /**
@@ -71,22 +108,11 @@ export function tlsServerOptionsFromFiles(
   options: TLSServerFilesOptions = {},
 ): TLSServerOptions {
   const { alpnProtocols } = options;
-  const read = (path: string): string => {
-    try {
-      return Deno.readTextFileSync(path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotCapable) {
-        throw new Error(
-          `Cannot read "${path}": run again with --allow-read=${path}`,
-          { cause: e },
-        );
-      }
-      throw new Error(`Cannot read "${path}": ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
+  return {
+    cert: readPEMFile(certFile),
+    key: readPEMFile(keyFile),
+    alpnProtocols,
   };
-  return { cert: read(certFile), key: read(keyFile), alpnProtocols };
 }
 
 function tlsBinding(
@@ -100,11 +126,34 @@ function tlsBinding(
       "listenSSL needs { cert, key } as PEM strings (tlsServerOptionsFromFiles reads them from files)",
     );
   }
+  checkServerVerification(tls);
+  const handshakeTimeout = handshakeTimeoutOf(tls);
   const hostname = unbracketed(options.interface ?? "0.0.0.0");
   const listenOptions = denoListenOptions(hostname, port, options);
-  return {
+  const common = {
     tcp: false,
     tls: true,
+    handshakeTimeout,
+    hostOf: ipHostOf,
+    peerOf: ipPeerOf,
+    describe: () => `ssl:${hostname}:${port}`,
+  };
+  if (tls.verify) {
+    // Deno.listenTls cannot ask for a client certificate: node:tls can, over
+    // the accepted TCP connection.
+    return {
+      ...common,
+      listen: () =>
+        listening(
+          hostname,
+          port,
+          () => Deno.listen({ hostname, port, ...listenOptions }),
+        ),
+      handshake: (conn) => upgradeServer(conn, tls),
+    };
+  }
+  return {
+    ...common,
     listen: () =>
       listening(hostname, port, () =>
         Deno.listenTls({
@@ -115,23 +164,27 @@ function tlsBinding(
           alpnProtocols: tls.alpnProtocols,
           ...listenOptions,
         })),
-    async prepare(conn) {
+    async handshake(conn) {
       const info = await (conn as Deno.TlsConn).handshake();
       recordNegotiatedProtocol(conn, info.alpnProtocol);
+      return conn;
     },
-    hostOf: ipHostOf,
-    peerOf: ipPeerOf,
-    describe: () => `ssl:${hostname}:${port}`,
   };
 }
 
 function tlsDialer(
+  reactor: ReactorBase,
   host: string,
   port: number,
   tls: TLSClientOptions,
   options: ConnectTCPOptions,
 ): StreamDialer {
   checkPort(port, 1);
+  checkClientCertificate(tls);
+  const handshakeTimeout = handshakeTimeoutOf(tls);
+  const certificate = tls.cert === undefined
+    ? {}
+    : { cert: tls.cert, key: tls.key };
   if (
     tls.hostname !== undefined &&
     (typeof tls.hostname !== "string" || tls.hostname === "")
@@ -165,14 +218,24 @@ function tlsDialer(
           port,
           caCerts: tls.caCerts,
           alpnProtocols: tls.alpnProtocols,
+          ...certificate,
         })
         : await startTlsVerifying(
           await Deno.connect({ hostname, port }),
           tls.hostname,
           tls,
         );
+      let timer: DelayedCall | undefined;
       try {
-        const info = await conn.handshake();
+        const info = await new Promise<Deno.TlsHandshakeInfo>(
+          (resolve, reject) => {
+            timer = reactor.callLater(handshakeTimeout, () =>
+              reject(
+                new Error(`timed out after ${handshakeTimeout} seconds`),
+              ));
+            conn.handshake().then(resolve, reject);
+          },
+        );
         recordNegotiatedProtocol(conn, info.alpnProtocol);
       } catch (e) {
         conn.close();
@@ -185,6 +248,8 @@ function tlsDialer(
           }`,
           { cause: e },
         );
+      } finally {
+        if (timer?.active()) timer.cancel();
       }
       return conn;
     },
@@ -207,6 +272,7 @@ async function startTlsVerifying(
       hostname: name,
       caCerts: tls.caCerts,
       alpnProtocols: tls.alpnProtocols,
+      ...(tls.cert === undefined ? {} : { cert: tls.cert, key: tls.key }),
     });
   } catch (e) {
     conn.close();
@@ -239,7 +305,7 @@ export function connectSSL(
   const c = new Connector(
     reactor,
     factory,
-    tlsDialer(host, port, tls, options),
+    tlsDialer(reactor, host, port, tls, options),
     options.timeout,
   );
   c.connect();

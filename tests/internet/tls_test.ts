@@ -15,7 +15,6 @@ import type { Failure } from "../../src/internet/failure.ts";
 import { tlsServerOptionsFromFiles } from "../../src/internet/tls.ts";
 import { LineReceiver } from "../../src/protocols/basic.ts";
 import { decode, encode, firstBuilt, withTimeout } from "../_helpers.ts";
-import { log, type LogEvent } from "../../src/logger.ts";
 
 const DIR = "tests/fixtures/tls";
 const server = tlsServerOptionsFromFiles(
@@ -31,6 +30,18 @@ const ca = Deno.readTextFileSync(`${DIR}/ca.pem`);
 class Echo extends Protocol {
   override dataReceived(d: Uint8Array): void {
     this.transport.write(d);
+  }
+}
+
+/** An echo server protocol that tells when its handshake is done and when it is lost. */
+class ServerEcho extends Echo {
+  readonly handshaken = Promise.withResolvers<void>();
+  readonly lost = Promise.withResolvers<Failure>();
+  handshakeCompleted(): void {
+    this.handshaken.resolve();
+  }
+  override connectionLost(reason: Failure): void {
+    this.lost.resolve(reason);
   }
 }
 
@@ -92,39 +103,35 @@ Deno.test("TLS: echo over listenSSL/connectSSL with a private CA", async () => {
 
 Deno.test("TLS: an untrusted certificate fails the client with a clear SSLError", async () => {
   const reactor = new Reactor();
-  const port = reactor.listenSSL(
-    0,
-    quiet(Factory.forProtocol(Echo)),
-    untrusted,
-    { interface: "127.0.0.1" },
+  const serverFactory = quiet(new Factory());
+  const serverBuilt = firstBuilt(serverFactory, () => new ServerEcho());
+  const port = reactor.listenSSL(0, serverFactory, untrusted, {
+    interface: "127.0.0.1",
+  });
+  const failed = Promise.withResolvers<Failure>();
+  const factory = quiet(ClientFactory.forProtocol(Client));
+  factory.clientConnectionFailed = (_c, r) => failed.resolve(r);
+  reactor.connectSSL("127.0.0.1", port.getHost().port, factory, {
+    caCerts: [ca],
+  });
+  const reason = await withTimeout(failed.promise, 10_000, "the failure");
+  assert(reason.check(SSLError), `${reason}`);
+  assertStringIncludes(reason.getErrorMessage(), "invalid peer certificate");
+  // The server's protocol was connected at accept; the failed handshake loses it.
+  const serverSide = await serverBuilt;
+  const lost = await withTimeout(
+    serverSide.lost.promise,
+    10_000,
+    "the server to drop it",
   );
-  // The server side drops the connection when its handshake fails.
-  const dropped = Promise.withResolvers<void>();
-  const observer = (e: LogEvent): void => {
-    if (e.message.startsWith("Dropped a connection")) dropped.resolve();
-  };
-  log.addObserver(observer);
-  try {
-    const failed = Promise.withResolvers<Failure>();
-    const factory = quiet(ClientFactory.forProtocol(Client));
-    factory.clientConnectionFailed = (_c, r) => failed.resolve(r);
-    reactor.connectSSL("127.0.0.1", port.getHost().port, factory, {
-      caCerts: [ca],
-    });
-    const reason = await withTimeout(failed.promise, 10_000, "the failure");
-    assert(reason.check(SSLError), `${reason}`);
-    assertStringIncludes(reason.getErrorMessage(), "invalid peer certificate");
-    await withTimeout(dropped.promise, 10_000, "the server to drop it");
-  } finally {
-    log.removeObserver(observer);
-  }
+  assert(lost.check(SSLError), `${lost}`);
   await port.stopListening();
 });
 
 Deno.test("TLS: ALPN is negotiated and visible on both transports", async () => {
   const reactor = new Reactor();
   const serverFactory = quiet(new Factory());
-  const serverBuilt = firstBuilt(serverFactory, () => new Echo());
+  const serverBuilt = firstBuilt(serverFactory, () => new ServerEcho());
   const port = reactor.listenSSL(0, serverFactory, {
     ...server,
     alpnProtocols: ["h2", "x-twist"],
@@ -143,6 +150,7 @@ Deno.test("TLS: ALPN is negotiated and visible on both transports", async () => 
     "both sides",
   );
   assertEquals(client.transport.negotiatedProtocol, "x-twist");
+  await withTimeout(serverSide.handshaken.promise, 10_000, "the handshake");
   assertEquals(serverSide.transport.negotiatedProtocol, "x-twist");
   client.transport.loseConnection();
   await client.lost.promise;
@@ -278,19 +286,11 @@ async function connectVerifying(
   tls: { hostname?: string; caCerts?: string[] },
 ): Promise<Failure | null> {
   const reactor = new Reactor();
-  const port = reactor.listenSSL(
-    0,
-    quiet(Factory.forProtocol(Echo)),
-    serverTLS,
-    {
-      interface: "127.0.0.1",
-    },
-  );
-  const dropped = Promise.withResolvers<void>();
-  const observer = (e: LogEvent): void => {
-    if (e.message.startsWith("Dropped a connection")) dropped.resolve();
-  };
-  log.addObserver(observer);
+  const serverFactory = quiet(new Factory());
+  const serverBuilt = firstBuilt(serverFactory, () => new ServerEcho());
+  const port = reactor.listenSSL(0, serverFactory, serverTLS, {
+    interface: "127.0.0.1",
+  });
   try {
     const failed = Promise.withResolvers<Failure>();
     const factory = quiet(new ClientFactory());
@@ -306,7 +306,12 @@ async function connectVerifying(
       "the TLS connection",
     );
     if (!(outcome instanceof Client)) {
-      await withTimeout(dropped.promise, 10_000, "the server to drop it");
+      const serverSide = await serverBuilt;
+      await withTimeout(
+        serverSide.lost.promise,
+        10_000,
+        "the server to drop it",
+      );
       return outcome;
     }
     outcome.transport.write("named");
@@ -316,7 +321,6 @@ async function connectVerifying(
     await outcome.lost.promise;
     return null;
   } finally {
-    log.removeObserver(observer);
     await port.stopListening();
   }
 }
