@@ -34,9 +34,11 @@ import {
   checkClientCertificate,
   checkServerVerification,
   handshakeTimeoutOf,
+  negotiatedProtocolOf,
   recordNegotiatedProtocol,
   type TLSClientOptions,
   type TLSServerOptions,
+  upgradeClient,
   upgradeServer,
 } from "./stream/tls_upgrade.ts";
 
@@ -220,6 +222,13 @@ function tlsDialer(
           alpnProtocols: tls.alpnProtocols,
           ...certificate,
         })
+        : tls.cert !== undefined
+        // Deno.startTls cannot present a client certificate: node:tls can.
+        ? await upgradeClient(
+          await Deno.connect({ hostname, port }),
+          tls.hostname,
+          tls,
+        ) as Deno.TlsConn
         : await startTlsVerifying(
           await Deno.connect({ hostname, port }),
           tls.hostname,
@@ -233,7 +242,10 @@ function tlsDialer(
               reject(
                 new Error(`timed out after ${handshakeTimeout} seconds`),
               ));
-            conn.handshake().then(resolve, reject);
+            // A node:tls connection (client certificate) is already done.
+            if (typeof conn.handshake !== "function") {
+              resolve({ alpnProtocol: negotiatedProtocolOf(conn) });
+            } else conn.handshake().then(resolve, reject);
           },
         );
         recordNegotiatedProtocol(conn, info.alpnProtocol);

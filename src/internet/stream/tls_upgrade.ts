@@ -7,7 +7,10 @@
  * @module
  */
 import type { Duplex } from "node:stream";
-import type { PeerCertificate as NodePeerCertificate, TLSSocket } from "node:tls";
+import type {
+  PeerCertificate as NodePeerCertificate,
+  TLSSocket,
+} from "node:tls";
 import type { X509Certificate } from "node:crypto";
 import type {
   PeerCertificate,
@@ -44,7 +47,9 @@ export const HANDSHAKE_TIMEOUT = 60;
  *
  * @throws {RangeError} unless a positive number of seconds
  */
-export function handshakeTimeoutOf(options: { handshakeTimeout?: number }): number {
+export function handshakeTimeoutOf(
+  options: { handshakeTimeout?: number },
+): number {
   const t = options.handshakeTimeout ?? HANDSHAKE_TIMEOUT;
   if (typeof t !== "number" || !(t > 0) || !Number.isFinite(t)) {
     throw new RangeError(
@@ -144,12 +149,19 @@ export function negotiatedProtocolOf(conn: object): string | null {
   return negotiated.get(conn) ?? null;
 }
 
-/** Upgrades a plain client connection with `Deno.startTls` and completes the handshake. */
+/**
+ * Upgrades a plain client connection with `Deno.startTls` and completes the
+ * handshake; with a client certificate (which `Deno.startTls` cannot
+ * present), with `node:tls`.
+ */
 export async function upgradeClient(
   conn: Deno.Conn,
   hostname: string,
   options: TLSClientOptions,
 ): Promise<Deno.Conn> {
+  if (options.cert !== undefined) {
+    return await upgradeClientNode(conn, options.hostname ?? hostname, options);
+  }
   const tls = await Deno.startTls(conn as Deno.TcpConn, {
     hostname: options.hostname ?? hostname,
     caCerts: options.caCerts,
@@ -168,11 +180,84 @@ export async function upgradeClient(
   return tls;
 }
 
-/** A Node duplex stream over a Deno connection, for `node:tls` to run on. */
-function duplexOf(conn: Deno.Conn): Duplex {
+/** `upgradeClient` with `node:tls`, for a client certificate. */
+function upgradeClientNode(
+  conn: Deno.Conn,
+  name: string,
+  options: TLSClientOptions,
+): Promise<Deno.Conn> {
+  const duplex = duplexOf(conn);
+  const isIP = /^[\d.]+$|:/.test(name);
+  const socket = nodeTLS().connect({
+    socket: duplex,
+    host: name,
+    ...(isIP ? {} : { servername: name }),
+    ...(options.caCerts ? { ca: options.caCerts } : {}),
+    cert: options.cert,
+    key: options.key,
+    ALPNProtocols: options.alpnProtocols,
+    rejectUnauthorized: true,
+  });
+  const wrapped = new NodeTLSConn(socket, conn, duplex);
+  let settled = false;
+  return new Promise((resolve, reject) => {
+    socket.once("secureConnect", () => {
+      settled = true;
+      if (!socket.authorized) {
+        wrapped.close();
+        reject(
+          new Error(
+            `invalid peer certificate: ${
+              socket.authorizationError ?? "unverified"
+            }`,
+          ),
+        );
+        return;
+      }
+      const raw = (socket.getPeerCertificate(true) as { raw?: Uint8Array })
+        ?.raw;
+      if (raw) {
+        peerCertificates.set(
+          wrapped,
+          describeCertificate(new (nodeCrypto().X509Certificate)(raw)),
+        );
+      }
+      recordNegotiatedProtocol(
+        wrapped,
+        typeof socket.alpnProtocol === "string" ? socket.alpnProtocol : null,
+      );
+      resolve(wrapped as unknown as Deno.Conn);
+    });
+    socket.once("error", (e: unknown) => {
+      wrapped.close();
+      reject(e);
+    });
+    // A peer that goes away in the handshake (no error on Deno's node:tls).
+    const gone = (): void => {
+      if (settled) return;
+      wrapped.close();
+      reject(new Error("The peer closed the connection during the handshake"));
+    };
+    socket.once("end", gone);
+    socket.once("close", gone);
+  });
+}
+
+/**
+ * A Node duplex stream over a Deno connection, for `node:tls` to run on.
+ * `hold(true)` stops reading from the connection (the kernel's buffers then
+ * push back on the peer) until `hold(false)`.
+ */
+function duplexOf(conn: Deno.Conn): Duplex & { hold(on: boolean): void } {
   const buf = new Uint8Array(16 * 1024);
-  return new (nodeStream().Duplex)({
+  let held = false;
+  let wanted = false;
+  const duplex = new (nodeStream().Duplex)({
     read() {
+      if (held) {
+        wanted = true;
+        return;
+      }
       conn.read(buf).then(
         (n) => this.push(n === null ? null : buf.slice(0, n)),
         (e) => this.destroy(e),
@@ -196,7 +281,15 @@ function duplexOf(conn: Deno.Conn): Duplex {
       }
       callback(error);
     },
-  });
+  }) as Duplex & { hold(on: boolean): void };
+  duplex.hold = (on: boolean): void => {
+    held = on;
+    if (!on && wanted) {
+      wanted = false;
+      duplex._read(buf.length);
+    }
+  };
+  return duplex;
 }
 
 /**
@@ -216,8 +309,15 @@ class NodeTLSConn {
   #error: unknown;
   #waiter: (() => void) | undefined;
 
-  constructor(socket: TLSSocket, plain: Deno.Conn) {
+  #duplex: { hold(on: boolean): void };
+
+  constructor(
+    socket: TLSSocket,
+    plain: Deno.Conn,
+    duplex: { hold(on: boolean): void },
+  ) {
     this.#socket = socket;
+    this.#duplex = duplex;
     this.localAddr = plain.localAddr;
     this.remoteAddr = plain.remoteAddr;
     socket.on("data", (d: Uint8Array) => {
@@ -228,6 +328,7 @@ class NodeTLSConn {
       if (this.#queued >= QUEUE_HIGH && !this.#full) {
         this.#full = true;
         socket.pause();
+        duplex.hold(true);
       }
       this.#wake();
     });
@@ -266,6 +367,7 @@ class NodeTLSConn {
     if (this.#full && this.#queued <= QUEUE_LOW) {
       this.#full = false;
       this.#socket.resume();
+      this.#duplex.hold(false);
     }
     return n;
   }
@@ -310,7 +412,8 @@ export function upgradeServer(
 ): Promise<Deno.Conn> {
   const { createSecureContext, TLSSocket } = nodeTLS();
   const verify = options.verify === true;
-  const socket = new TLSSocket(duplexOf(conn), {
+  const duplex = duplexOf(conn);
+  const socket = new TLSSocket(duplex, {
     isServer: true,
     secureContext: createSecureContext({
       cert: options.cert,
@@ -322,9 +425,11 @@ export function upgradeServer(
     // The chain is checked below: node:tls on Deno does not check it.
     rejectUnauthorized: verify && options.requireCertificate !== false,
   });
-  const wrapped = new NodeTLSConn(socket, conn);
+  const wrapped = new NodeTLSConn(socket, conn, duplex);
+  let settled = false;
   return new Promise((resolve, reject) => {
     socket.once("secure", () => {
+      settled = true;
       let certificate: PeerCertificate | null = null;
       try {
         certificate = verify
@@ -350,6 +455,14 @@ export function upgradeServer(
       wrapped.close();
       reject(e);
     });
+    // A peer that goes away in the handshake (no error on Deno's node:tls).
+    const gone = (): void => {
+      if (settled) return;
+      wrapped.close();
+      reject(new Error("The peer closed the connection during the handshake"));
+    };
+    socket.once("end", gone);
+    socket.once("close", gone);
   });
 }
 
