@@ -47,6 +47,10 @@ export type {
   SystemEventType,
   TriggerID,
   TriggerPhase,
+  PeerCertificate,
+  TLSClientOptions,
+  TLSServerOptions,
+  TLSStartOptions,
   WriteBufferLimits,
 } from "../internet/interfaces.ts";
 export type {
