@@ -20,7 +20,10 @@ import {
 import type { PeerCertificate } from "../../src/internet/interfaces.ts";
 import type { IPv4Address } from "../../src/internet/address.ts";
 import { LineReceiver } from "../../src/protocols/basic.ts";
-import { LimitConnectionsByPeer } from "../../src/protocols/policies.ts";
+import {
+  LimitConnectionsByPeer,
+  TimeoutFactory,
+} from "../../src/protocols/policies.ts";
 import { decode, encode, firstBuilt, withTimeout } from "../_helpers.ts";
 
 const DIR = "tests/fixtures/tls";
@@ -795,4 +798,33 @@ Deno.test("TLS endpoints: certKey/privateKey on the client, caCerts on the serve
     TypeError,
     'cannot read "/nonexistent"',
   );
+});
+
+Deno.test("TLS: TimeoutFactory sees a connection in its handshake and drops it when it stalls", async () => {
+  const reactor = new Reactor();
+  const lost = Promise.withResolvers<Failure>();
+  class Watched extends Echo {
+    override connectionLost(reason: Failure): void {
+      lost.resolve(reason);
+    }
+  }
+  const timed = new TimeoutFactory(quiet(Factory.forProtocol(Watched)), {
+    timeoutPeriod: 0.2,
+  });
+  timed.noisy = false;
+  const port = reactor.listenSSL(0, timed, verifying, {
+    interface: "127.0.0.1",
+  });
+  const raw = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: port.getHost().port,
+  });
+  // The policy's timeout (not the 60-second handshake timeout) closes it.
+  await withTimeout(lost.promise, 10_000, "the timeout");
+  assertEquals(
+    await withTimeout(raw.read(new Uint8Array(16)), 10_000, "the end"),
+    null,
+  );
+  raw.close();
+  await port.stopListening();
 });

@@ -567,6 +567,12 @@ export class Connection implements ITCPTransport {
       this.#close(new Failure(new ConnectionDone()));
       return;
     }
+    if (this.#tls === "upgrading" && this.#buffer.size === 0) {
+      // As Twisted's TLS: a handshake in progress with nothing to send may
+      // never end (a stalled peer), so the connection is aborted.
+      this.abortConnection();
+      return;
+    }
     this.#state = "disconnecting";
     this.#buffer.notifyWhenFlushed();
   }
