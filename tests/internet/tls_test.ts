@@ -22,8 +22,11 @@ import type { IPv4Address } from "../../src/internet/address.ts";
 import { LineReceiver } from "../../src/protocols/basic.ts";
 import {
   LimitConnectionsByPeer,
+  ProtocolWrapper,
   TimeoutFactory,
+  WrappingFactory,
 } from "../../src/protocols/policies.ts";
+import { StringTransport } from "../../src/testing/string_transport.ts";
 import { decode, encode, firstBuilt, withTimeout } from "../_helpers.ts";
 
 const DIR = "tests/fixtures/tls";
@@ -827,4 +830,31 @@ Deno.test("TLS: TimeoutFactory sees a connection in its handshake and drops it w
   );
   raw.close();
   await port.stopListening();
+});
+
+Deno.test("TLS: a policy's ProtocolWrapper passes handshakeCompleted and getPeerCertificate through", () => {
+  let told = 0;
+  class Inner extends Protocol {
+    handshakeCompleted(): void {
+      told++;
+    }
+  }
+  const inner = new Inner();
+  const wrapper = new ProtocolWrapper(
+    new WrappingFactory(new Factory()),
+    inner,
+  );
+  const certificate = { subject: "CN=x" } as PeerCertificate;
+  const transport = new StringTransport() as StringTransport & {
+    getPeerCertificate(): PeerCertificate | null;
+  };
+  transport.getPeerCertificate = () => certificate;
+  wrapper.makeConnection(transport);
+  wrapper.handshakeCompleted();
+  assertEquals(told, 1);
+  assertEquals(
+    (inner.transport as { getPeerCertificate(): unknown })
+      .getPeerCertificate(),
+    certificate,
+  );
 });
