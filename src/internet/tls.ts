@@ -213,27 +213,29 @@ function tlsDialer(
     async dial() {
       // Deno.connectTls verifies the host it dials. To verify another name
       // (Twisted's optionsForClientTLS(hostname)), connect in the clear and
-      // upgrade with startTls, which checks the name it is given.
-      const conn = tls.hostname === undefined
-        ? await Deno.connectTls({
+      // upgrade with startTls, which checks the name it is given; with a
+      // client certificate too (which Deno.startTls cannot present), with
+      // node:tls, in the handshake step below.
+      let conn: Deno.Conn;
+      let viaNode = false;
+      if (tls.hostname === undefined) {
+        conn = await Deno.connectTls({
           hostname,
           port,
           caCerts: tls.caCerts,
           alpnProtocols: tls.alpnProtocols,
           ...certificate,
-        })
-        : tls.cert !== undefined
-        // Deno.startTls cannot present a client certificate: node:tls can.
-        ? await upgradeClient(
-          await Deno.connect({ hostname, port }),
-          tls.hostname,
-          tls,
-        ) as Deno.TlsConn
-        : await startTlsVerifying(
+        });
+      } else if (tls.cert === undefined) {
+        conn = await startTlsVerifying(
           await Deno.connect({ hostname, port }),
           tls.hostname,
           tls,
         );
+      } else {
+        conn = await Deno.connect({ hostname, port });
+        viaNode = true;
+      }
       let timer: DelayedCall | undefined;
       try {
         const info = await new Promise<Deno.TlsHandshakeInfo>(
@@ -242,15 +244,22 @@ function tlsDialer(
               reject(
                 new Error(`timed out after ${handshakeTimeout} seconds`),
               ));
-            // A node:tls connection (client certificate) is already done.
-            if (typeof conn.handshake !== "function") {
-              resolve({ alpnProtocol: negotiatedProtocolOf(conn) });
-            } else conn.handshake().then(resolve, reject);
+            const handshaking = viaNode
+              ? upgradeClient(conn, tls.hostname!, tls).then((upgraded) => {
+                conn = upgraded;
+                return { alpnProtocol: negotiatedProtocolOf(upgraded) };
+              })
+              : (conn as Deno.TlsConn).handshake();
+            handshaking.then(resolve, reject);
           },
         );
         recordNegotiatedProtocol(conn, info.alpnProtocol);
       } catch (e) {
-        conn.close();
+        try {
+          conn.close();
+        } catch {
+          // Already closed by the failed handshake.
+        }
         const verifying = tls.hostname === undefined
           ? ""
           : ` (verifying "${tls.hostname}")`;

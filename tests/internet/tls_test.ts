@@ -858,3 +858,51 @@ Deno.test("TLS: a policy's ProtocolWrapper passes handshakeCompleted and getPeer
     certificate,
   );
 });
+
+Deno.test("TLS: a client with a certificate and a hostname still verifies that name and chain, and sees the server's certificate", async () => {
+  const reactor = new Reactor();
+  const port = reactor.listenSSL(0, quiet(Factory.forProtocol(Echo)), server, {
+    interface: "127.0.0.1",
+  });
+  try {
+    const attempt = async (
+      hostname: string,
+      caCerts: string[],
+    ): Promise<PeerCertificate | Failure | null> => {
+      const done = Promise.withResolvers<PeerCertificate | Failure | null>();
+      class Seeing extends Protocol {
+        override connectionMade(): void {
+          done.resolve(this.transport.getPeerCertificate!());
+          this.transport.loseConnection();
+        }
+      }
+      const f = quiet(ClientFactory.forProtocol(Seeing));
+      const lost = Promise.withResolvers<void>();
+      f.clientConnectionLost = () => lost.resolve();
+      f.clientConnectionFailed = (_c, reason) => {
+        done.resolve(reason);
+        lost.resolve();
+      };
+      reactor.connectSSL("127.0.0.1", port.getHost().port, f, {
+        hostname,
+        caCerts,
+        ...clientCert,
+      });
+      const outcome = await withTimeout(done.promise, 10_000, "the attempt");
+      await lost.promise;
+      return outcome;
+    };
+    const seen = await attempt("localhost", [ca]);
+    assertEquals((seen as PeerCertificate).subject, "CN=localhost");
+    const wrongName = await attempt("evil.example", [ca]);
+    assert((wrongName as Failure).check(SSLError), `${wrongName}`);
+    assertStringIncludes(
+      (wrongName as Failure).getErrorMessage(),
+      "evil.example",
+    );
+    const wrongCa = await attempt("localhost", [namedCa]);
+    assert((wrongCa as Failure).check(SSLError), `${wrongCa}`);
+  } finally {
+    await port.stopListening();
+  }
+});
