@@ -44,13 +44,13 @@ export type {
   ITCPTransport,
   ITransport,
   ListenTCPOptions,
-  SystemEventType,
-  TriggerID,
-  TriggerPhase,
   PeerCertificate,
+  SystemEventType,
   TLSClientOptions,
   TLSServerOptions,
   TLSStartOptions,
+  TriggerID,
+  TriggerPhase,
   WriteBufferLimits,
 } from "../internet/interfaces.ts";
 export type {
