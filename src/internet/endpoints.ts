@@ -29,6 +29,7 @@ import { ClientFactory } from "./protocol.ts";
 import { requirePermissions } from "./common/permissions.ts";
 import type { ConnectUNIXOptions, ListenUNIXOptions } from "./unix.ts";
 import {
+  readPEMFile,
   type TLSClientOptions,
   type TLSServerOptions,
   tlsServerOptionsFromFiles,
@@ -487,28 +488,85 @@ function readCACerts(
   dir?: string,
 ): string[] | undefined {
   const certs: string[] = [];
-  const what = file ?? dir;
   try {
-    // Never Deno's prompt.
-    if (what) requirePermissions({ name: "read", path: what });
-    if (file) certs.push(Deno.readTextFileSync(file));
+    if (file) certs.push(readPEMFile(file));
     if (dir) {
-      for (const entry of Deno.readDirSync(dir)) {
-        if (entry.isFile && /\.(pem|crt)$/.test(entry.name)) {
-          certs.push(Deno.readTextFileSync(`${dir}/${entry.name}`));
+      let entries;
+      try {
+        requirePermissions({ name: "read", path: dir }); // Never Deno's prompt.
+        entries = [...Deno.readDirSync(dir)];
+      } catch (e) {
+        if (e instanceof Deno.errors.NotCapable) {
+          throw new Error(
+            `Cannot read "${dir}": run again with --allow-read=${dir}`,
+          );
         }
+        throw new Error(`Cannot read "${dir}": ${(e as Error).message}`);
       }
+      const names = entries
+        .filter((e) => e.isFile && /\.(pem|crt)$/.test(e.name))
+        .map((e) => e.name)
+        .sort();
+      if (names.length === 0) {
+        throw new Error(
+          `Cannot use "${dir}": it holds no .pem or .crt CA certificate`,
+        );
+      }
+      for (const name of names) certs.push(readPEMFile(`${dir}/${name}`));
     }
   } catch (e) {
-    if (e instanceof Deno.errors.NotCapable) {
-      invalid(
-        description,
-        `cannot read "${what}": run again with --allow-read=${what}`,
-      );
-    }
-    invalid(description, `cannot read "${what}": ${(e as Error).message}`);
+    invalid(description, lowerFirst((e as Error).message));
   }
   return certs.length > 0 ? certs : undefined;
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+/**
+ * A client certificate from Twisted's `certKey=` (the certificate, PEM) and
+ * `privateKey=` (its key; by default in the `certKey` file too).
+ */
+function clientCertificate(
+  description: string,
+  certFile?: string,
+  keyFile?: string,
+): { cert?: string; key?: string } {
+  if (certFile === undefined) {
+    if (keyFile !== undefined) {
+      invalid(description, "privateKey needs certKey (the certificate file)");
+    }
+    return {};
+  }
+  try {
+    const cert = readPEMFile(certFile);
+    const key = keyFile === undefined ? cert : readPEMFile(keyFile);
+    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
+      throw new Error(
+        `Cannot use "${keyFile ?? certFile}": it holds no PEM private key`,
+      );
+    }
+    return { cert, key };
+  } catch (e) {
+    return invalid(description, lowerFirst((e as Error).message));
+  }
+}
+
+/** The `handshakeTimeout=` of a TLS description, in seconds. */
+function handshakeTimeoutKeyword(
+  description: string,
+  kwargs: Record<string, string>,
+): { handshakeTimeout?: number } {
+  if (kwargs.handshakeTimeout === undefined) return {};
+  const t = Number(kwargs.handshakeTimeout);
+  if (!(t > 0) || !Number.isFinite(t)) {
+    invalid(
+      description,
+      `handshakeTimeout "${kwargs.handshakeTimeout}" is not a number of seconds > 0`,
+    );
+  }
+  return { handshakeTimeout: t };
 }
 
 /**
@@ -867,8 +925,10 @@ function serverOptions(
  * `tcp:PORT[:interface=IP][:backlog=N]`, `tcp6:PORT[:interface=IP]`,
  * `unix:PATH[:mode=660][:lockfile=1][:backlog=N]`,
  * `ssl:PORT:privateKey=KEY.pem[:certKey=CERT.pem][:interface=IP][:alpn=h2,http/1.1]`
- * (the files are read at once: `--allow-read` on them), and `stdio:` (this
- * process's stdin and stdout, {@linkcode StandardIOEndpoint}). Other types come
+ * `[:caCerts=CA.pem][:caCertsDir=DIR][:handshakeTimeout=S]` (with `caCerts`
+ * or `caCertsDir`, clients must present a certificate signed by one of those
+ * CAs). The files are read at once: `--allow-read` on them. Also `stdio:`
+ * (this process's stdin and stdout, {@linkcode StandardIOEndpoint}). Other types come
  * from parsers registered with `registerServerEndpointParser`, as
  * `haproxy:tcp:8080` once `@twist/twist/protocols/haproxy` is imported.
  *
@@ -941,6 +1001,9 @@ export function serverFromString(
         "privateKey",
         "certKey",
         "alpn",
+        "caCerts",
+        "caCertsDir",
+        "handshakeTimeout",
       ]);
       const port = serverPort(description, args, kwargs);
       if (!kwargs.privateKey) {
@@ -956,6 +1019,13 @@ export function serverFromString(
         return invalid(description, (e as Error).message);
       }
       if (kwargs.alpn) tls.alpnProtocols = kwargs.alpn.split(",");
+      const caCerts = readCACerts(
+        description,
+        kwargs.caCerts,
+        kwargs.caCertsDir,
+      );
+      if (caCerts) Object.assign(tls, { verify: true, caCerts });
+      Object.assign(tls, handshakeTimeoutKeyword(description, kwargs));
       const options = serverOptions(description, kwargs);
       return new SSL4ServerEndpoint(reactor, port, tls, options);
     }
@@ -1008,7 +1078,9 @@ function hostAndPort(
  * `tcp:host=HOST:port=PORT[:timeout=S]` (or `tcp:HOST:PORT`), `tcp6:...`,
  * `unix:path=PATH[:timeout=S]` (or `unix:PATH`), and
  * `ssl:HOST:PORT[:caCerts=CA.pem][:caCertsDir=DIR][:hostname=NAME][:alpn=...]`
- * (`tls:` is the same).
+ * `[:certKey=CERT.pem[:privateKey=KEY.pem]][:handshakeTimeout=S]` (`tls:` is
+ * the same, and takes Twisted's `tls:` names too: `trustRoots=DIR`,
+ * `certificate=CERT.pem`). Files are read at once: `--allow-read` on them.
  *
  * @throws {TypeError} for a malformed description, naming the problem
  *
@@ -1086,12 +1158,33 @@ export function clientFromString(
         "timeout",
         "caCerts",
         "caCertsDir",
+        "trustRoots",
         "hostname",
         "alpn",
+        "certKey",
+        "certificate",
+        "privateKey",
+        "handshakeTimeout",
       ]);
       const { host, port } = hostAndPort(description, args, kwargs);
+      if (kwargs.caCertsDir !== undefined && kwargs.trustRoots !== undefined) {
+        invalid(description, "give caCertsDir or trustRoots, not both");
+      }
+      if (kwargs.certKey !== undefined && kwargs.certificate !== undefined) {
+        invalid(description, "give certKey or certificate, not both");
+      }
       const tls: TLSClientOptions = {
-        caCerts: readCACerts(description, kwargs.caCerts, kwargs.caCertsDir),
+        caCerts: readCACerts(
+          description,
+          kwargs.caCerts,
+          kwargs.caCertsDir ?? kwargs.trustRoots,
+        ),
+        ...clientCertificate(
+          description,
+          kwargs.certKey ?? kwargs.certificate,
+          kwargs.privateKey,
+        ),
+        ...handshakeTimeoutKeyword(description, kwargs),
       };
       if (kwargs.hostname) tls.hostname = kwargs.hostname;
       if (kwargs.alpn) tls.alpnProtocols = kwargs.alpn.split(",");

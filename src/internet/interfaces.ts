@@ -419,16 +419,18 @@ export interface ITCPTransport extends ITransport, IConsumer, IPushProducer {
   setWriteBufferLimits(limits: WriteBufferLimits): void;
   /**
    * Upgrades the connection to TLS in place (STARTTLS), where the transport
-   * can: `{ cert, key }` for the server side, `{ hostname, caCerts }` for the
-   * client side.
+   * can: `{ server: true, cert, key }` for the server side (which may also
+   * verify the peer's certificate), `{ hostname, caCerts }` (and `cert`/`key`
+   * to present one) for the client side. Without `server`, options with a
+   * `cert` are the server side, as before.
    */
-  startTLS?(
-    options: { cert: string; key: string; alpnProtocols?: string[] } | {
-      hostname?: string;
-      caCerts?: string[];
-      alpnProtocols?: string[];
-    },
-  ): void;
+  startTLS?(options: TLSStartOptions): void;
+  /**
+   * The certificate the peer presented in the TLS handshake, or `null`
+   * (no TLS, no certificate, or a client over `Deno.connectTls`, which does
+   * not expose it). TLS transports only.
+   */
+  getPeerCertificate?(): PeerCertificate | null;
   /** The ALPN protocol negotiated over TLS, or `null` (TLS transports only). */
   readonly negotiatedProtocol?: string | null;
 }
@@ -1011,7 +1013,11 @@ export interface IReactorProcess {
   ): IProcessTransport;
 }
 
-/** Options of a TLS server: the certificate chain and key as PEM text. */
+/**
+ * Options of a TLS server: the certificate chain and key as PEM text, and
+ * (Twisted's `CertificateOptions` names) whether to ask for, require and
+ * verify a client certificate.
+ */
 export interface TLSServerOptions {
   /** The certificate chain, PEM. */
   cert: string;
@@ -1019,6 +1025,25 @@ export interface TLSServerOptions {
   key: string;
   /** Protocols offered for ALPN, most preferred first. */
   alpnProtocols?: string[];
+  /**
+   * Ask the client for a certificate and verify it against `caCerts`; a
+   * client presenting one that does not chain to them is refused.
+   * @default {false}
+   */
+  verify?: boolean;
+  /**
+   * With `verify`, refuse a client that presents no certificate.
+   * @default {true}
+   */
+  requireCertificate?: boolean;
+  /** The CA certificates (PEM) a client's certificate must chain to (`verify`). */
+  caCerts?: string[];
+  /**
+   * Seconds an accepted connection has to complete the handshake before it
+   * is dropped.
+   * @default {60}
+   */
+  handshakeTimeout?: number;
 }
 
 /** Options of a TLS client. */
@@ -1029,6 +1054,47 @@ export interface TLSClientOptions {
   caCerts?: string[];
   /** Protocols offered for ALPN, most preferred first. */
   alpnProtocols?: string[];
+  /** A certificate chain (PEM) to present when the server asks for one (with `key`). */
+  cert?: string;
+  /** The private key (PEM) of `cert`. */
+  key?: string;
+  /**
+   * Seconds the handshake may take once the TCP connection is up (the
+   * connector's `timeout` still bounds the whole attempt).
+   * @default {60}
+   */
+  handshakeTimeout?: number;
+}
+
+/**
+ * What `startTLS` takes: `{ server: true, ...TLSServerOptions }` for the
+ * server side, `{ server: false, ...TLSClientOptions }` (or client options
+ * without a `cert`) for the client side. As in Twisted, either side may carry
+ * a certificate. Options with a `cert` and no `server` are the server side.
+ */
+export type TLSStartOptions =
+  | (TLSServerOptions & { server?: true })
+  | (TLSClientOptions & { server?: false });
+
+/**
+ * A peer's certificate, as `transport.getPeerCertificate()` gives it after
+ * the TLS handshake.
+ */
+export interface PeerCertificate {
+  /** The subject's distinguished name, e.g. `"CN=Twist Test Client"`. */
+  subject: string;
+  /** The issuer's distinguished name. */
+  issuer: string;
+  /** The start of the validity period. */
+  validFrom: Date;
+  /** The end of the validity period. */
+  validTo: Date;
+  /** The SHA-256 fingerprint, colon-separated hex (`"AB:CD:..."`). */
+  fingerprint256: string;
+  /** The serial number, hex. */
+  serialNumber: string;
+  /** The certificate, PEM. */
+  pem: string;
 }
 
 /** Options of `listenUNIX`. */

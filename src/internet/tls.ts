@@ -1,8 +1,11 @@
 /**
  * TLS (`twisted.internet.ssl`): `listenSSL` and `connectSSL` over
  * `Deno.listenTls`/`Deno.connectTls`, on the same port, connector and
- * transport as TCP, with Deno's option names. `transport.startTLS()` upgrades
- * an existing connection (see `Connection.startTLS`).
+ * transport as TCP, with Deno's option names. A server that verifies client
+ * certificates (`verify: true`, Twisted's `CertificateOptions` names) runs
+ * `node:tls` over an accepted TCP connection instead, since `Deno.listenTls`
+ * cannot ask for one. `transport.startTLS()` upgrades an existing connection
+ * (see `Connection.startTLS`).
  *
  * @module
  */
@@ -14,6 +17,7 @@ import type {
 import type { ReactorBase } from "./base.ts";
 import type { IPv4Address, IPv6Address } from "./address.ts";
 import { SSLError } from "./error.ts";
+import type { DelayedCall } from "./base.ts";
 import {
   checkPort,
   connectError,
@@ -28,20 +32,56 @@ import { Port, type StreamBinding } from "./stream/port.ts";
 import { requireNet, requirePermissions } from "./common/permissions.ts";
 import { Connector, type StreamDialer } from "./stream/connector.ts";
 import {
+  checkClientCertificate,
+  checkServerVerification,
+  handshakeTimeoutOf,
+  negotiatedProtocolOf,
   recordNegotiatedProtocol,
   type TLSClientOptions,
   type TLSServerOptions,
+  upgradeClient,
+  upgradeServer,
 } from "./stream/tls_upgrade.ts";
 
 export type {
+  PeerCertificate,
   TLSClientOptions,
   TLSServerOptions,
+  TLSStartOptions,
 } from "./stream/tls_upgrade.ts";
 
 /** Options of `tlsServerOptionsFromFiles`. */
 export interface TLSServerFilesOptions {
   /** Protocols offered for ALPN, most preferred first. */
   alpnProtocols?: string[];
+}
+
+/**
+ * Reads a PEM file (certificates, a key) for TLS options.
+ *
+ * @throws {Error} naming the file and, when the permission is missing, the
+ * `--allow-read` flag to add
+ */
+export function readPEMFile(path: string): string {
+  let text: string;
+  try {
+    requirePermissions({ name: "read", path }); // Never Deno's prompt.
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) {
+      throw new Error(
+        `Cannot read "${path}": run again with --allow-read=${path}`,
+        { cause: e },
+      );
+    }
+    throw new Error(`Cannot read "${path}": ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  if (!text.includes("-----BEGIN ")) {
+    throw new Error(`Cannot use "${path}": it holds no PEM data`);
+  }
+  return text;
 }
 
 /**
@@ -72,23 +112,11 @@ export function tlsServerOptionsFromFiles(
   options: TLSServerFilesOptions = {},
 ): TLSServerOptions {
   const { alpnProtocols } = options;
-  const read = (path: string): string => {
-    try {
-      requirePermissions({ name: "read", path }); // Never Deno's prompt.
-      return Deno.readTextFileSync(path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotCapable) {
-        throw new Error(
-          `Cannot read "${path}": run again with --allow-read=${path}`,
-          { cause: e },
-        );
-      }
-      throw new Error(`Cannot read "${path}": ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
+  return {
+    cert: readPEMFile(certFile),
+    key: readPEMFile(keyFile),
+    alpnProtocols,
   };
-  return { cert: read(certFile), key: read(keyFile), alpnProtocols };
 }
 
 function tlsBinding(
@@ -102,11 +130,34 @@ function tlsBinding(
       "listenSSL needs { cert, key } as PEM strings (tlsServerOptionsFromFiles reads them from files)",
     );
   }
+  checkServerVerification(tls);
+  const handshakeTimeout = handshakeTimeoutOf(tls);
   const hostname = unbracketed(options.interface ?? "0.0.0.0");
   const listenOptions = denoListenOptions(hostname, port, options);
-  return {
+  const common = {
     tcp: false,
     tls: true,
+    handshakeTimeout,
+    hostOf: ipHostOf,
+    peerOf: ipPeerOf,
+    describe: () => `ssl:${hostname}:${port}`,
+  };
+  if (tls.verify) {
+    // Deno.listenTls cannot ask for a client certificate: node:tls can, over
+    // the accepted TCP connection.
+    return {
+      ...common,
+      listen: () =>
+        listening(
+          hostname,
+          port,
+          () => Deno.listen({ hostname, port, ...listenOptions }),
+        ),
+      handshake: (conn) => upgradeServer(conn, tls),
+    };
+  }
+  return {
+    ...common,
     listen: () =>
       listening(hostname, port, () => {
         requireNet(hostname, port); // Never Deno's prompt.
@@ -117,25 +168,28 @@ function tlsBinding(
           key: tls.key,
           alpnProtocols: tls.alpnProtocols,
           ...listenOptions,
-        });
-      }),
-    async prepare(conn) {
+        })),
+    async handshake(conn) {
       const info = await (conn as Deno.TlsConn).handshake();
       recordNegotiatedProtocol(conn, info.alpnProtocol);
+      return conn;
     },
-    hostOf: ipHostOf,
-    peerOf: ipPeerOf,
-    describe: () => `ssl:${hostname}:${port}`,
   };
 }
 
 function tlsDialer(
+  reactor: ReactorBase,
   host: string,
   port: number,
   tls: TLSClientOptions,
   options: ConnectTCPOptions,
 ): StreamDialer {
   checkPort(port, 1);
+  checkClientCertificate(tls);
+  const handshakeTimeout = handshakeTimeoutOf(tls);
+  const certificate = tls.cert === undefined
+    ? {}
+    : { cert: tls.cert, key: tls.key };
   if (
     tls.hostname !== undefined &&
     (typeof tls.hostname !== "string" || tls.hostname === "")
@@ -163,18 +217,44 @@ function tlsDialer(
       // Connect in the clear (Deno.connectTls cannot be cancelled: a given-up
       // attempt must not stay pending), then upgrade with startTls, which
       // verifies the name it is given: the host dialled, or another name
-      // (Twisted's optionsForClientTLS(hostname)).
+      // (Twisted's optionsForClientTLS(hostname)). With a client certificate
+      // (which Deno.startTls cannot present), with node:tls, in the handshake
+      // step below.
       requireNet(hostname, port); // Never Deno's prompt.
-      const conn = await startTlsVerifying(
-        await Deno.connect({ hostname, port, signal }),
-        tls.hostname ?? hostname,
-        tls,
-      );
+      let conn: Deno.Conn = await Deno.connect({ hostname, port, signal });
+      const viaNode = tls.cert !== undefined;
+      if (!viaNode) {
+        conn = await startTlsVerifying(
+          conn as Deno.TcpConn,
+          tls.hostname ?? hostname,
+          tls,
+        );
+      }
+      let timer: DelayedCall | undefined;
       try {
-        const info = await conn.handshake();
+        const info = await new Promise<Deno.TlsHandshakeInfo>(
+          (resolve, reject) => {
+            timer = reactor.callLater(handshakeTimeout, () =>
+              reject(
+                new Error(`timed out after ${handshakeTimeout} seconds`),
+              ));
+            const handshaking = viaNode
+              ? upgradeClient(conn, tls.hostname ?? hostname, tls).then(
+                (upgraded) => {
+                conn = upgraded;
+                return { alpnProtocol: negotiatedProtocolOf(upgraded) };
+              })
+              : (conn as Deno.TlsConn).handshake();
+            handshaking.then(resolve, reject);
+          },
+        );
         recordNegotiatedProtocol(conn, info.alpnProtocol);
       } catch (e) {
-        conn.close();
+        try {
+          conn.close();
+        } catch {
+          // Already closed by the failed handshake.
+        }
         const verifying = tls.hostname === undefined
           ? ""
           : ` (verifying "${tls.hostname}")`;
@@ -184,6 +264,8 @@ function tlsDialer(
           }`,
           { cause: e },
         );
+      } finally {
+        if (timer?.active()) timer.cancel();
       }
       return conn;
     },
@@ -206,6 +288,7 @@ async function startTlsVerifying(
       hostname: name,
       caCerts: tls.caCerts,
       alpnProtocols: tls.alpnProtocols,
+      ...(tls.cert === undefined ? {} : { cert: tls.cert, key: tls.key }),
     });
   } catch (e) {
     conn.close();
@@ -238,7 +321,7 @@ export function connectSSL(
   const c = new Connector(
     reactor,
     factory,
-    tlsDialer(host, port, tls, options),
+    tlsDialer(reactor, host, port, tls, options),
     options.timeout,
   );
   c.connect();

@@ -16,6 +16,7 @@ import type {
   IPullProducer,
   IPushProducer,
   ITCPTransport,
+  PeerCertificate,
   WriteBufferLimits,
 } from "../internet/interfaces.ts";
 import type { Failure } from "../internet/failure.ts";
@@ -23,6 +24,7 @@ import type { Failure } from "../internet/failure.ts";
 type HalfCloseable = IProtocol & {
   readConnectionLost?(): void;
   writeConnectionLost?(): void;
+  handshakeCompleted?(): void;
 };
 
 /**
@@ -175,6 +177,11 @@ export class ProtocolWrapper extends Protocol implements ITCPTransport {
     (this.wrappedProtocol as HalfCloseable).writeConnectionLost?.();
   }
 
+  /** The TLS handshake is done: tells a wrapped protocol that listens for it. */
+  handshakeCompleted(): void {
+    (this.wrappedProtocol as HalfCloseable).handshakeCompleted?.();
+  }
+
   // -- the transport the wrapped protocol sees -------------------------------
 
   /** Whether this wrapper or the real transport is closing. */
@@ -299,6 +306,11 @@ export class ProtocolWrapper extends Protocol implements ITCPTransport {
   /** The real transport's negotiated ALPN protocol, or `null`. */
   get negotiatedProtocol(): string | null {
     return this.transport?.negotiatedProtocol ?? null;
+  }
+
+  /** The certificate the real transport's peer presented, or `null`. */
+  getPeerCertificate(): PeerCertificate | null {
+    return this.transport?.getPeerCertificate?.() ?? null;
   }
 }
 

@@ -338,6 +338,10 @@ export type {
   IPushProducer,
   ITCPTransport,
   ITransport,
+  PeerCertificate,
+  TLSClientOptions,
+  TLSServerOptions,
+  TLSStartOptions,
   WriteBufferLimits,
 } from "../internet/interfaces.ts";
 export type { Factory, Protocol, ProtocolClass } from "../internet/protocol.ts";

@@ -763,7 +763,7 @@ Deno.test("StartTLS: the responder answers, then starts TLS as the server; the c
   server.dataReceived(
     new amp.AmpBox({ _command: "StartTLS", _ask: "1" }).serialize(),
   );
-  assertEquals(st.started, [{ cert: "CERT", key: "KEY" }]);
+  assertEquals(st.started, [{ server: true, cert: "CERT", key: "KEY" }]);
   const answer = boxesOf(st.value());
   assertEquals(answer.map(texts), [{ _answer: "1" }]);
   assertEquals(st.before, st.value().length); // the answer went first
@@ -783,7 +783,11 @@ Deno.test("StartTLS: the responder answers, then starts TLS as the server; the c
   }]);
   client.dataReceived(new amp.AmpBox({ _answer: "1" }).serialize());
   await started;
-  assertEquals(ct.started, [{ hostname: "example.com", caCerts: ["CA"] }]);
+  assertEquals(ct.started, [{
+    server: false,
+    hostname: "example.com",
+    caCerts: ["CA"],
+  }]);
   assertEquals(boxesOf(ct.value()).length, 2); // the held call went after
   client.dataReceived(new amp.AmpBox({ _answer: "2", total: "3" }).serialize());
   assertEquals(await held, { total: 3 });
@@ -836,4 +840,49 @@ Deno.test("new AMP({ boxReceiver }) hands parsed boxes to that receiver; sendBox
     () => proto.sendBox(new amp.AmpBox({ a: "1" })),
     ConnectionLost,
   );
+});
+
+Deno.test("StartTLS: a responder's tls_verifyAuthorities make its side verify the caller, whose tls_localCertificate is presented", async () => {
+  class Server extends amp.AMP {
+    @amp.StartTLS.responder
+    startTLS(): {
+      tls_localCertificate: amp.TLSCertificate;
+      tls_verifyAuthorities: string[];
+    } {
+      return {
+        tls_localCertificate: { cert: "CERT", key: "KEY" },
+        tls_verifyAuthorities: ["CLIENT CA"],
+      };
+    }
+  }
+  const server = new Server();
+  const st = new TLSRecordingTransport();
+  server.makeConnection(st);
+  server.dataReceived(
+    new amp.AmpBox({ _command: "StartTLS", _ask: "1" }).serialize(),
+  );
+  assertEquals(st.started, [{
+    server: true,
+    cert: "CERT",
+    key: "KEY",
+    verify: true,
+    caCerts: ["CLIENT CA"],
+  }]);
+
+  const client = new amp.AMP();
+  const ct = new TLSRecordingTransport();
+  client.makeConnection(ct);
+  const started = client.callRemote(amp.StartTLS, {
+    tls_localCertificate: { cert: "MINE", key: "MY KEY" },
+    tls_verifyAuthorities: ["CA"],
+  });
+  client.dataReceived(new amp.AmpBox({ _answer: "1" }).serialize());
+  await started;
+  assertEquals(ct.started, [{
+    server: false,
+    hostname: undefined,
+    caCerts: ["CA"],
+    cert: "MINE",
+    key: "MY KEY",
+  }]);
 });

@@ -44,7 +44,12 @@
  * `closed` means the socket is closed; `connectionLost` follows once its
  * pending read and write have settled. TLS has its own (`#tls`): `off →
  * pending` (`startTLS`: waiting for earlier writes to be sent) `→ upgrading
- * → on`, or `on` from the start for a TLS connection.
+ * → on`; `on` from the start for a connection made over TLS; `upgrading →
+ * on` for an accepted TLS connection, whose protocol is connected as soon
+ * as the TCP connection is (as Twisted's TLS over TCP): what it writes
+ * waits for the handshake, reading starts after it, a handshake that fails
+ * or outlasts its timeout loses the connection with an `SSLError`, and a
+ * protocol with `handshakeCompleted()` is told when it is done.
  *
  * @module
  */
@@ -64,10 +69,11 @@ import {
   ConnectionLost,
   SSLError,
 } from "../error.ts";
+import type { PeerCertificate, TLSStartOptions } from "../interfaces.ts";
 import {
+  isServerSide,
   negotiatedProtocolOf,
-  type TLSClientOptions,
-  type TLSServerOptions,
+  peerCertificateOf,
   upgradeClient,
   upgradeServer,
 } from "./tls_upgrade.ts";
@@ -99,7 +105,24 @@ export interface ConnectionOwner {
 type HalfCloseable = IProtocol & {
   readConnectionLost?(): void;
   writeConnectionLost?(): void;
+  handshakeCompleted?(): void;
 };
+
+/**
+ * The TLS handshake of an accepted connection, run by the connection once
+ * its protocol is connected.
+ */
+export interface AcceptedHandshake {
+  /** Completes the handshake over the accepted socket; resolves with the conn to use. */
+  run(conn: Deno.Conn): Promise<Deno.Conn>;
+  /** Seconds it may take. */
+  timeout: number;
+  /** Schedules the timeout (the reactor's `callLater`). */
+  callLater(
+    seconds: number,
+    f: () => void,
+  ): { active(): boolean; cancel(): void };
+}
 
 /**
  * A connected stream transport (`ITCPTransport`) over a `Deno.Conn`.
@@ -144,7 +167,9 @@ export class Connection implements ITCPTransport {
   #state: ConnectionState = "open";
   #tls: TLSState;
   /** The options of a `startTLS` waiting for the writes before it to be sent. */
-  #tlsOptions: TLSClientOptions | TLSServerOptions | undefined;
+  #tlsOptions: TLSStartOptions | undefined;
+  /** The handshake an accepted TLS connection runs from `start()`. */
+  #handshake: AcceptedHandshake | undefined;
   #host: IAddress | undefined;
   #peer: IAddress | undefined;
 
@@ -182,13 +207,18 @@ export class Connection implements ITCPTransport {
     conn: Deno.Conn,
     protocol: IProtocol,
     owner?: ConnectionOwner,
-    options: { tcp?: boolean; tls?: boolean } = {},
+    options: {
+      tcp?: boolean;
+      tls?: boolean;
+      handshake?: AcceptedHandshake;
+    } = {},
   ) {
     this.#conn = conn;
     this.#protocol = protocol as HalfCloseable;
     this.#owner = owner;
     this.#tcpOptions = options.tcp ?? true;
     this.#tls = options.tls ? "on" : "off";
+    this.#handshake = options.handshake;
     this.#buffer = new WriteBuffer(conn, this.#onWriteEvent);
   }
 
@@ -219,6 +249,13 @@ export class Connection implements ITCPTransport {
    * does not leave a half-made protocol connected).
    */
   start(): void {
+    const handshake = this.#handshake;
+    this.#handshake = undefined;
+    if (handshake) {
+      // Writes wait for the handshake; reading starts after it.
+      this.#tls = "upgrading";
+      this.#buffer.hold();
+    }
     let made: unknown;
     try {
       made = this.#protocol.makeConnection(this);
@@ -230,7 +267,51 @@ export class Connection implements ITCPTransport {
     if (made !== undefined) {
       watchResult(made, "Unhandled error in connectionMade", this.#failWith());
     }
+    if (handshake) return this.#runHandshake(handshake);
+    if (this.#tls === "on" && !this.#closing) this.#handshakeCompleted();
     this.#readNext();
+  }
+
+  #runHandshake(handshake: AcceptedHandshake): void {
+    if (this.#closing) return;
+    const conn = this.#conn;
+    const timer = handshake.callLater(handshake.timeout, () => {
+      if (this.#tls !== "upgrading" || this.#closing) return;
+      this.abortConnection(
+        new SSLError(
+          `TLS handshake with ${this.getPeer()} timed out after ${handshake.timeout} seconds`,
+        ),
+      );
+    });
+    let running;
+    try {
+      running = handshake.run(conn);
+    } catch (e) {
+      running = Promise.reject(e);
+    }
+    running.then((tls) => {
+      if (timer.active()) timer.cancel();
+      this.#upgraded(tls);
+    }, (e) => {
+      if (timer.active()) timer.cancel();
+      this.#upgradeFailed(e);
+    });
+  }
+
+  /** Tells a protocol with `handshakeCompleted` (Twisted's `IHandshakeListener`). */
+  #handshakeCompleted(): void {
+    const p = this.#protocol;
+    if (typeof p.handshakeCompleted !== "function") return;
+    try {
+      watchResult(
+        p.handshakeCompleted(),
+        "Unhandled error in handshakeCompleted",
+        this.#failWith(),
+      );
+    } catch (e) {
+      log.err(e, "Unhandled error in handshakeCompleted");
+      this.#close(new Failure(e));
+    }
   }
 
   /** Drops the connection because a protocol callback's promise rejected. */
@@ -422,7 +503,9 @@ export class Connection implements ITCPTransport {
       case "shut":
         return this.#writeShut();
       case "held":
-        return this.#upgrade();
+        // An accepted TLS connection holds its writes without startTLS.
+        if (this.#tlsOptions) this.#upgrade();
+        return;
       case "pause":
         this.#pausedForMax = true;
         return;
@@ -477,6 +560,12 @@ export class Connection implements ITCPTransport {
    * unregister. The reactor does this to every connection at shutdown.
    */
   closeAfterFlush(): void {
+    if (this.#tls === "upgrading" && !this.#closing) {
+      // Nothing goes out before the handshake ends, which may be never.
+      this.#buffer.stopProducer();
+      this.#close(new Failure(new ConnectionDone()));
+      return;
+    }
     this.#loseConnection(true);
   }
 
@@ -489,6 +578,12 @@ export class Connection implements ITCPTransport {
     if (this.#buffer.state === "shut") {
       // Nothing more can be sent: close now, as Twisted does.
       this.#close(new Failure(new ConnectionDone()));
+      return;
+    }
+    if (this.#tls === "upgrading" && this.#buffer.size === 0) {
+      // As Twisted's TLS: a handshake in progress with nothing to send may
+      // never end (a stalled peer), so the connection is aborted.
+      this.abortConnection();
       return;
     }
     this.#state = "disconnecting";
@@ -585,9 +680,12 @@ export class Connection implements ITCPTransport {
   // -- TLS -------------------------------------------------------------------
 
   /**
-   * Upgrades the connection to TLS in place (STARTTLS): with `{ cert, key }`
-   * as the server, otherwise as the client (`hostname` defaults to the peer's
-   * address; `caCerts` for private CAs). What was written before is sent in
+   * Upgrades the connection to TLS in place (STARTTLS): with `{ server: true,
+   * cert, key }` as the server (add `verify: true, caCerts` to ask for and
+   * check the client's certificate), with `{ server: false }` as the client
+   * (`hostname` defaults to the peer's address; `caCerts` for private CAs;
+   * `cert`/`key` to present a certificate). Without `server`, options with a
+   * `cert` are the server's. What was written before is sent in
    * plaintext first; what is written after waits and goes over TLS; reading
    * resumes over TLS once the handshake is done, and a failed handshake loses
    * the connection with an `SSLError`.
@@ -602,7 +700,7 @@ export class Connection implements ITCPTransport {
    * @throws {Error} when a read is pending, the connection is closing, or TLS
    * is already on
    */
-  startTLS(options: TLSClientOptions | TLSServerOptions): void {
+  startTLS(options: TLSStartOptions): void {
     if (this.#state !== "open") {
       throw new Error("Cannot start TLS on a connection that is closing");
     }
@@ -625,6 +723,15 @@ export class Connection implements ITCPTransport {
     return negotiatedProtocolOf(this.#conn);
   }
 
+  /**
+   * The certificate the peer presented in the TLS handshake, or `null`: no
+   * TLS (yet), no certificate, or the server's certificate seen by a client
+   * over `Deno.connectTls`/`Deno.startTls`, which do not expose it.
+   */
+  getPeerCertificate(): PeerCertificate | null {
+    return peerCertificateOf(this.#conn);
+  }
+
   #upgrade(): void {
     const options = this.#tlsOptions!;
     this.#tlsOptions = undefined;
@@ -632,37 +739,41 @@ export class Connection implements ITCPTransport {
     // The addresses stay those of the plain connection.
     this.getHost();
     const peer = this.getPeer() as { host?: string };
-    const upgrading = "cert" in options
+    const upgrading = isServerSide(options)
       ? upgradeServer(this.#conn, options)
       : upgradeClient(this.#conn, peer.host ?? "localhost", options);
-    upgrading.then((tls) => {
-      if (this.#closing) {
-        try {
-          tls.close();
-        } catch {
-          // Already closed.
-        }
-        return;
+    upgrading.then((tls) => this.#upgraded(tls), (e) => this.#upgradeFailed(e));
+  }
+
+  #upgraded(tls: Deno.Conn): void {
+    if (this.#closing) {
+      try {
+        tls.close();
+      } catch {
+        // Already closed.
       }
-      this.#conn = tls;
-      this.#tcpOptions = false;
-      this.#tls = "on";
-      // Sends what was written during the handshake, or completes a
-      // loseConnection made meanwhile.
-      this.#buffer.release(tls);
-      this.#resumeReading();
-    }, (e) => {
-      if (!this.#closing) {
-        this.#close(
-          new Failure(
-            new SSLError(
-              `TLS handshake failed: ${(e as Error)?.message ?? e}`,
-              { cause: e },
-            ),
-          ),
-        );
-      }
-    });
+      return;
+    }
+    this.#conn = tls;
+    this.#tcpOptions = false;
+    this.#tls = "on";
+    // Sends what was written during the handshake, or completes a
+    // loseConnection made meanwhile.
+    this.#buffer.release(tls);
+    this.#handshakeCompleted();
+    this.#resumeReading();
+  }
+
+  #upgradeFailed(e: unknown): void {
+    if (this.#closing) return;
+    this.#close(
+      new Failure(
+        new SSLError(
+          `TLS handshake failed: ${(e as Error)?.message ?? e}`,
+          { cause: e },
+        ),
+      ),
+    );
   }
 
   // -- addresses and options -------------------------------------------------

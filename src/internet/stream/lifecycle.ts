@@ -8,7 +8,11 @@
 import type { IProtocol, IProtocolFactory, ITransport } from "../interfaces.ts";
 import type { ReactorBase } from "../base.ts";
 import { ConnectionLost } from "../error.ts";
-import { Connection, type ConnectionOwner } from "./connection.ts";
+import {
+  type AcceptedHandshake,
+  Connection,
+  type ConnectionOwner,
+} from "./connection.ts";
 import {
   registryOf,
   type ResourceKind,
@@ -56,10 +60,12 @@ export function startConnection(
   protocol: NonNullable<ReturnType<IProtocolFactory["buildProtocol"]>>,
   kind: { tcp: boolean; tls?: boolean },
   owner: ConnectionOwner,
+  handshake?: AcceptedHandshake,
 ): Connection {
   const connection = new Connection(conn, protocol, owner, {
     tcp: kind.tcp,
     tls: kind.tls,
+    handshake,
   });
   registry.register(connection, CONNECTION);
   connection.start();

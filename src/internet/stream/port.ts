@@ -56,10 +56,13 @@ export interface StreamBinding<A extends IAddress> {
   /** Whether accepted connections run over TLS. */
   readonly tls?: boolean;
   /**
-   * Runs before the protocol is built (TLS: the handshake); a rejection drops
-   * the connection.
+   * The TLS handshake of an accepted connection, run once its protocol is
+   * connected (resolves with the conn to use from then on); its timeout is
+   * `handshakeTimeout` seconds.
    */
-  prepare?(conn: Deno.Conn): Promise<void>;
+  handshake?(conn: Deno.Conn): Promise<Deno.Conn>;
+  /** Seconds a handshake may take. */
+  readonly handshakeTimeout?: number;
   /** Called once the listener is closed (UNIX: removes the socket file). */
   cleanup?(): void;
 }
@@ -94,9 +97,6 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
   #stopping: Deferred<void> | undefined;
   /** Ends the wait between failed accepts (when stopping). */
   #wakeAccept: (() => void) | undefined;
-  /** Accepted connections whose `prepare` (TLS handshake) is in progress. */
-  readonly #preparing = new Set<Deno.Conn>();
-
   /** Creates the port; `startListening` binds it. */
   constructor(
     reactor: ReactorBase,
@@ -180,23 +180,13 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
     });
   }
 
+  /**
+   * Builds the factory's protocol for an accepted connection and connects
+   * it. A TLS connection's protocol is built and connected at once, so that
+   * policies (limits, timeouts) see connections still in their handshake,
+   * as in Twisted; the connection runs the handshake.
+   */
   #handle(conn: Deno.Conn): void {
-    const prepare = this.#binding.prepare;
-    if (!prepare) return this.#serve(conn);
-    this.#preparing.add(conn);
-    prepare(conn).then(() => {
-      this.#preparing.delete(conn);
-      this.#serve(conn);
-    }, (e) => {
-      if (!this.#preparing.delete(conn)) return; // Closed at shutdown.
-      log.msg(
-        `Dropped a connection to ${this.#host}: ${(e as Error)?.message ?? e}`,
-      );
-      closeQuietly(conn);
-    });
-  }
-
-  #serve(conn: Deno.Conn): void {
     if (this.#registry.stopped) {
       closeQuietly(conn); // Accepted as the reactor stopped.
       return;
@@ -206,19 +196,27 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
       protocol = built(this.#factory.buildProtocol(this.#binding.peerOf(conn)));
     } catch (e) {
       log.err(e, "Unhandled error in buildProtocol");
-      conn.close();
+      closeQuietly(conn);
       return;
     }
     if (!protocol) {
-      conn.close();
+      closeQuietly(conn);
       return;
     }
+    const { handshake, handshakeTimeout } = this.#binding;
     startConnection(
       this.#registry,
       conn,
       protocol,
       this.#binding,
       this.#owner,
+      handshake
+        ? {
+          run: handshake,
+          timeout: handshakeTimeout ?? 60,
+          callLater: (seconds, f) => this.#reactor.callLater(seconds, f),
+        }
+        : undefined,
     );
   }
 
@@ -238,11 +236,6 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
     }
     closeQuietly(listener);
     this.#wakeAccept?.();
-    if (this.#registry.stopped) {
-      // Handshakes in progress would otherwise keep the process alive.
-      for (const conn of this.#preparing) closeQuietly(conn);
-      this.#preparing.clear();
-    }
     this.#acceptDone.then(() => {
       this.#registry.unregister(this);
       this.#listener = undefined;

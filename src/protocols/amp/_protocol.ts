@@ -14,6 +14,7 @@ import type {
   IProtocol,
   IProtocolFactory,
   ITCPTransport,
+  TLSStartOptions,
 } from "../../internet/interfaces.ts";
 import { Protocol } from "../../internet/protocol.ts";
 import { log } from "../../logger.ts";
@@ -96,12 +97,6 @@ let switchTo: (
 let prepareTLS: (p: BinaryBoxProtocol) => void;
 let startTLS: (p: BinaryBoxProtocol, options: TLSStartOptions) => void;
 let cancelTLS: (p: BinaryBoxProtocol) => void;
-
-/** The options handed to the transport's `startTLS`. */
-type TLSStartOptions = { cert: string; key: string } | {
-  hostname?: string;
-  caCerts?: string[];
-};
 
 /** Expecting a key (or the end of the box). */
 const KEY = 0;
@@ -1096,18 +1091,25 @@ export class LocalArgument<T> extends Argument<T, T, true> {
  */
 class TLSBox extends AmpBox {
   readonly #certificate: TLSCertificate;
-  constructor(certificate: TLSCertificate) {
+  readonly #verifyAuthorities: string[] | undefined;
+  constructor(certificate: TLSCertificate, verifyAuthorities?: string[]) {
     super();
     this.#certificate = certificate;
+    this.#verifyAuthorities = verifyAuthorities;
   }
   override sendTo(sender: IBoxSender): void {
     sender.sendBox(this);
     if (!(sender instanceof BinaryBoxProtocol)) {
       throw new TypeError("StartTLS needs a BinaryBoxProtocol connection");
     }
+    const verify = this.#verifyAuthorities;
     startTLS(sender, {
+      server: true,
       cert: this.#certificate.cert,
       key: this.#certificate.key,
+      // Twisted's certificate.options(*authorities): a client certificate
+      // signed by one of them is required.
+      ...(verify === undefined ? {} : { verify: true, caCerts: verify }),
     });
   }
 }
@@ -1119,16 +1121,16 @@ class TLSBox extends AmpBox {
  *   peer's certificate must chain to) and may pass `tls_hostname` (the name
  *   the certificate must carry; Deno always checks it: by default the address
  *   connected to);
- * - the responder answers `{ tls_localCertificate: { cert, key } }`,
- *   synchronously (TLS starts inside `dataReceived`, right after the answer
- *   is written).
+ *   the caller may present a certificate with `tls_localCertificate`;
+ * - the responder answers `{ tls_localCertificate: { cert, key } }`, and
+ *   may add `tls_verifyAuthorities` (then the caller must present a
+ *   certificate one of them signed), synchronously (TLS starts inside
+ *   `dataReceived`, right after the answer is written).
  *
  * The responder's side is the TLS server, the caller's the TLS client (in
  * Twisted the TCP roles decide; they agree when the TCP client calls
  * `StartTLS`, the usual case). Not supported: Twisted's anonymous default (a
- * throw-away certificate: a responder must give one), a client certificate
- * from the caller, and a responder's `tls_verifyAuthorities` (the transport's
- * `startTLS` offers neither yet).
+ * throw-away certificate: a responder must give one).
  *
  * @example Declaring the responder
  * ```ts
@@ -1171,10 +1173,15 @@ export class StartTLS extends Command {
       tls_localCertificate?: TLSCertificate;
       tls_verifyAuthorities?: string[];
     };
-    if (o.tls_verifyAuthorities !== undefined) {
+    const authorities = o.tls_verifyAuthorities;
+    if (
+      authorities !== undefined &&
+      (!Array.isArray(authorities) || authorities.length === 0 ||
+        authorities.some((a) => typeof a !== "string"))
+    ) {
       throw new RemoteAmpError(
         "TLS_ERROR",
-        "Verifying the client's certificate is not supported by Twist's StartTLS",
+        "tls_verifyAuthorities must be PEM CA certificates",
       );
     }
     const certificate = o.tls_localCertificate;
@@ -1187,7 +1194,7 @@ export class StartTLS extends Command {
         "StartTLS needs a certificate: Twist cannot make a temporary one",
       );
     }
-    return new TLSBox(certificate);
+    return new TLSBox(certificate, authorities);
   }
 
   /** Sends the command, holds back later boxes, and starts TLS when the answer comes. */
@@ -1208,10 +1215,14 @@ export class StartTLS extends Command {
     if (!(sender instanceof BinaryBoxProtocol)) {
       return fail(new TypeError("StartTLS needs an AMP connection"));
     }
-    if (tls_localCertificate !== undefined) {
+    if (
+      tls_localCertificate !== undefined &&
+      (typeof tls_localCertificate?.cert !== "string" ||
+        typeof tls_localCertificate?.key !== "string")
+    ) {
       return fail(
         new TypeError(
-          "A client certificate (tls_localCertificate) is not supported by Twist's StartTLS caller yet",
+          "tls_localCertificate needs { cert, key } as PEM strings",
         ),
       );
     }
@@ -1224,8 +1235,13 @@ export class StartTLS extends Command {
     }
     return d.addCallbacks((response) => {
       startTLS(sender, {
+        server: false,
         hostname: tls_hostname,
         caCerts: tls_verifyAuthorities,
+        ...(tls_localCertificate === undefined ? {} : {
+          cert: tls_localCertificate.cert,
+          key: tls_localCertificate.key,
+        }),
       });
       return response;
     }, (failure: Failure) => {
