@@ -168,7 +168,8 @@ function tlsBinding(
           key: tls.key,
           alpnProtocols: tls.alpnProtocols,
           ...listenOptions,
-        })),
+        });
+      }),
     async handshake(conn) {
       const info = await (conn as Deno.TlsConn).handshake();
       recordNegotiatedProtocol(conn, info.alpnProtocol);
@@ -241,9 +242,10 @@ function tlsDialer(
             const handshaking = viaNode
               ? upgradeClient(conn, tls.hostname ?? hostname, tls).then(
                 (upgraded) => {
-                conn = upgraded;
-                return { alpnProtocol: negotiatedProtocolOf(upgraded) };
-              })
+                  conn = upgraded;
+                  return { alpnProtocol: negotiatedProtocolOf(upgraded) };
+                },
+              )
               : (conn as Deno.TlsConn).handshake();
             handshaking.then(resolve, reject);
           },
