@@ -36,6 +36,7 @@ import { Chargen, Daytime, Discard, Echo, QOTD } from "./protocols/wire.ts";
 import { ProxyFactory } from "./protocols/portforward.ts";
 // The version lives in deno.json only (JSR publishes it with the package).
 import denoJson from "../deno.json" with { type: "json" };
+import { serveWorkers, workersOption } from "./cli_workers.ts";
 
 /** The runner's version: the package's, from `deno.json`. */
 export const VERSION: string = denoJson.version;
@@ -113,6 +114,9 @@ Imports MODULE and serves its default export: a Factory, or a Protocol class.
 Options:
 ${LISTEN_HELP}
                       (default: tcp:8000)
+  --workers N         serve on N Workers, one reactor each, sharing the port
+                      (reusePort: needs --unstable-net); a crashed worker is
+                      restarted
 
 Example:
   deno run --allow-net --allow-read jsr:@twist/twist/cli serve ./my_factory.ts --listen tcp:9000`;
@@ -211,7 +215,7 @@ export async function main(
   let unknown: string | undefined;
   const args = parseArgs(argv, {
     boolean: ["help", "version", "quiet"],
-    string: ["listen", "dest", "log-format"],
+    string: ["listen", "dest", "log-format", "workers"],
     collect: ["listen"],
     alias: { h: "help" },
     unknown: (arg: string) => {
@@ -253,6 +257,7 @@ export async function main(
         `Invalid --log-format "${format}": expected "text" or "json"`,
       );
     }
+    const workers = workersOption(args.workers, command);
     const listens = (args.listen as string[]).length > 0
       ? (args.listen as string[])
       : ["tcp:8000"];
@@ -296,6 +301,14 @@ export async function main(
         err(formatEvent(event));
       }
     });
+    if (workers !== undefined) {
+      return await serveWorkers(rest[0], {
+        workers,
+        listen: listens,
+        reactor,
+        err,
+      });
+    }
     for (const [i, endpoint] of endpoints.entries()) {
       try {
         const port = await endpoint.listen(factory);

@@ -15,3 +15,9 @@ export {
   WorkerPoolStopped,
 } from "./workers/pool.ts";
 export { transfer, type Transferred } from "./workers/messages.ts";
+export {
+  type ServedWorkers,
+  serveOnWorkers,
+  type ServeOnWorkersOptions,
+  type SupervisedWorker,
+} from "./workers/supervisor.ts";

@@ -180,3 +180,18 @@ export function reportEnd(scope: {
     scope.postMessage({ tag: TAG, kind: "exit" });
   });
 }
+
+/**
+ * A TCP description with `reusePort=true` added: every Worker listens on
+ * the same port.
+ *
+ * @param description a server endpoint description
+ * @returns it, with `reusePort=true` when it is TCP
+ */
+export function withReusePort(description: string): string {
+  const type = description.split(":", 1)[0];
+  if (type !== "tcp" && type !== "tcp6") return description;
+  return /(^|:)reusePort=/.test(description)
+    ? description
+    : `${description}:reusePort=true`;
+}
