@@ -19,5 +19,4 @@ export {
   type ServedWorkers,
   serveOnWorkers,
   type ServeOnWorkersOptions,
-  type SupervisedWorker,
 } from "./workers/supervisor.ts";

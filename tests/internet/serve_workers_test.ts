@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { Clock, log } from "../../mod.ts";
 import { serveOnWorkers } from "../../src/internet/workers.ts";
-import type { SupervisedWorker } from "../../src/internet/workers.ts";
+import type { SupervisedWorker } from "../../src/internet/workers/supervisor.ts";
 import { withReusePort } from "../../src/internet/workers/messages.ts";
 
 /** A Worker that does what the test says. */

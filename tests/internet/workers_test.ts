@@ -1,7 +1,6 @@
 import {
   assert,
   assertEquals,
-  assertInstanceOf,
   assertRejects,
   assertStringIncludes,
   assertThrows,

@@ -46,9 +46,9 @@ async function serve(
     for (const description of message.listen) {
       const port = await serverFromString(reactor, withReusePort(description))
         .listen(factory);
-      const host = port.getHost();
+      const host = port.getHost() as { host?: string; port?: number };
       hosts.push(
-        "port" in host ? `${host.host}:${host.port}` : String(host),
+        host.port !== undefined ? `${host.host}:${host.port}` : String(host),
       );
     }
   } catch (e) {

@@ -6,13 +6,13 @@
  * @module
  */
 
-/** Marks a value to be transferred, not copied (shared across module copies). */
-const TRANSFER: unique symbol = Symbol.for("twist.workers.transfer") as never;
+/** Marks a value to be transferred, not copied (the same in every copy of this module). */
+const TRANSFER = "twist.workers.transfer";
 
 /** A value sent with the buffers to move instead of copy; see `transfer`. */
 export interface Transferred<T> {
   /** The marker. */
-  readonly [TRANSFER]: true;
+  readonly marker: "twist.workers.transfer";
   /** The value. */
   readonly value: T;
   /** What moves to the other thread (and becomes unusable here). */
@@ -55,7 +55,7 @@ export function transfer<T>(
       );
     }
   }
-  return { [TRANSFER]: true, value, transfer: buffers };
+  return { marker: TRANSFER, value, transfer: buffers };
 }
 
 /**
@@ -69,7 +69,7 @@ export function transfer<T>(
 export function unwrapTransfer(value: unknown, list: Transferable[]): unknown {
   if (
     typeof value === "object" && value !== null &&
-    (value as { [TRANSFER]?: unknown })[TRANSFER] === true
+    (value as { marker?: unknown }).marker === TRANSFER
   ) {
     const t = value as Transferred<unknown>;
     for (const b of t.transfer) if (!list.includes(b)) list.push(b);

@@ -34,6 +34,7 @@ import {
  * ```
  */
 export class WorkerError extends Error {
+  /** The error's name. */
   override name = "WorkerError";
   /** The name of the error in the worker (`"TypeError"`...). */
   readonly remoteName: string;
@@ -64,6 +65,7 @@ export class WorkerError extends Error {
  * ```
  */
 export class WorkerLost extends Error {
+  /** The error's name. */
   override name = "WorkerLost";
 }
 
@@ -80,6 +82,7 @@ export class WorkerLost extends Error {
  * ```
  */
 export class WorkerPoolStopped extends Error {
+  /** The error's name. */
   override name = "WorkerPoolStopped";
 }
 

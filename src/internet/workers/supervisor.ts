@@ -20,20 +20,13 @@ import {
   type FromWorker,
   isOurs,
   TAG,
-  type ToServeWorker,
 } from "./messages.ts";
 
 /** What the supervisor needs of a Worker (a test can give a fake). */
-export interface SupervisedWorker {
-  /** Sends a message. */
-  postMessage(message: ToServeWorker): void;
-  /** Ends it at once. */
-  terminate(): void;
-  /** Set by the supervisor. */
-  onmessage: ((e: MessageEvent) => void) | null;
-  /** Set by the supervisor. */
-  onerror: ((e: ErrorEvent) => void) | null;
-}
+export type SupervisedWorker = Pick<
+  Worker,
+  "postMessage" | "terminate" | "onmessage" | "onerror"
+>;
 
 /** Options of `serveOnWorkers`. */
 export interface ServeOnWorkersOptions {
@@ -66,7 +59,9 @@ export interface ServeOnWorkersOptions {
    *
    * @internal
    */
-  spawn?: (index: number) => SupervisedWorker;
+  spawn?: (
+    index: number,
+  ) => Pick<Worker, "postMessage" | "terminate" | "onmessage" | "onerror">;
   /**
    * The clock for restart delays and the stop deadline (for tests).
    *
@@ -115,7 +110,7 @@ function realWorker(index: number): SupervisedWorker {
   return new Worker(RUNTIME, {
     type: "module",
     name: `twist-serve-${index + 1}`,
-  }) as SupervisedWorker;
+  });
 }
 
 class Supervisor implements ServedWorkers {
