@@ -213,3 +213,25 @@ Deno.test("WorkerPool: bad arguments are TypeError/RangeError, and an uncloneabl
   await assertRejects(() => deferToWorker(t.pool, "add", () => 1).asPromise());
   assertEquals(await within(deferToWorker(t.pool, "add", 1, 1)), 2);
 });
+
+Deno.test("WorkerPool: without read access to the Workers' modules, the constructor names the flag (no prompt, no crash)", async () => {
+  const child = new Deno.Command("deno", {
+    args: [
+      "run",
+      "--no-prompt",
+      ...(Deno.env.get("TWIST_DENO_FLAGS")?.split(" ").filter(Boolean) ?? []),
+      new URL("../fixtures/pool_no_read.ts", import.meta.url).pathname,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const { stdout } = await child.output();
+  assertStringIncludes(
+    new TextDecoder().decode(stdout),
+    "NotCapable: WorkerPool cannot load",
+  );
+  assertStringIncludes(
+    new TextDecoder().decode(stdout),
+    'src/internet/workers/_worker_main.ts" in its Workers: add --allow-read=',
+  );
+});

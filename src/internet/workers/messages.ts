@@ -195,3 +195,25 @@ export function withReusePort(description: string): string {
     ? description
     : `${description}:reusePort=true`;
 }
+
+/**
+ * Checks, without prompting, that Workers can load `urls` (local files need
+ * read access; Deno would end the Worker with an uncaught error).
+ *
+ * @param urls the modules a Worker loads
+ * @param what who needs them, for the message
+ * @throws {Deno.errors.NotCapable} naming the `--allow-read` flag to add
+ */
+export function checkReadable(urls: string[], what: string): void {
+  for (const url of urls) {
+    if (!url.startsWith("file:")) continue;
+    const path = decodeURIComponent(new URL(url).pathname);
+    const state = Deno.permissions.querySync({ name: "read", path }).state;
+    if (state !== "granted") {
+      const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+      throw new Deno.errors.NotCapable(
+        `${what} cannot load "${path}" in its Workers: add --allow-read=${dir} (or --allow-read)`,
+      );
+    }
+  }
+}

@@ -13,6 +13,7 @@ import {
 } from "../common/registry.ts";
 import { defaultReactor } from "../common/default_reactor.ts";
 import {
+  checkReadable,
   type FromWorker,
   isOurs,
   type SentError,
@@ -187,6 +188,8 @@ export class WorkerPool {
    * @param options size, `onMessage`, permissions, reactor
    * @throws {TypeError} for a relative module specifier
    * @throws {RangeError} for a size that is not a positive integer
+   * @throws {Deno.errors.NotCapable} when the Workers could not read their
+   * modules (local files need `--allow-read`), naming the flag
    */
   constructor(module: string | URL, options: WorkerPoolOptions = {}) {
     let url: URL;
@@ -203,6 +206,7 @@ export class WorkerPool {
         `Invalid pool size "${size}": expected a positive integer`,
       );
     }
+    checkReadable([RUNTIME, url.href], "WorkerPool");
     this.#module = url.href;
     this.#size = size;
     this.#options = options;

@@ -16,11 +16,7 @@ import {
   type ResourceRegistry,
 } from "../common/registry.ts";
 import { defaultReactor } from "../common/default_reactor.ts";
-import {
-  type FromWorker,
-  isOurs,
-  TAG,
-} from "./messages.ts";
+import { checkReadable, type FromWorker, isOurs, TAG } from "./messages.ts";
 
 /** What the supervisor needs of a Worker (a test can give a fake). */
 export type SupervisedWorker = Pick<
@@ -144,6 +140,7 @@ class Supervisor implements ServedWorkers {
         `Invalid number of workers "${n}": expected a positive integer`,
       );
     }
+    if (!options.spawn) checkReadable([RUNTIME, module], "serveOnWorkers");
     const registry = registryOf(owner);
     if (registry) {
       this.#registry = registry;
@@ -330,6 +327,8 @@ class Supervisor implements ServedWorkers {
  * @param options workers, listen, reactor, backoff
  * @returns the running Workers
  * @throws {RangeError} for a number of workers that is not a positive integer
+ * @throws {Deno.errors.NotCapable} when the Workers could not read their
+ * modules (local files need `--allow-read`), naming the flag
  *
  * @example Serving a factory on two cores
  * ```ts ignore
