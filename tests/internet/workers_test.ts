@@ -235,3 +235,24 @@ Deno.test("WorkerPool: without read access to the Workers' modules, the construc
     'src/internet/workers/_worker_main.ts" in its Workers: add --allow-read=',
   );
 });
+
+Deno.test("WorkerPool: Workers have the process's permissions; options.permissions narrows them (with --unstable-worker-options)", async () => {
+  const { stdout, stderr } = await new Deno.Command("deno", {
+    args: [
+      "run",
+      "--no-prompt",
+      "--unstable-worker-options",
+      "--allow-read=.",
+      "--allow-net=127.0.0.1",
+      ...(Deno.env.get("TWIST_DENO_FLAGS")?.split(" ").filter(Boolean) ?? []),
+      "tests/fixtures/pool_permissions.ts",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(
+    new TextDecoder().decode(stdout),
+    "inherited: granted\nnarrowed: prompt\n", // not granted (with --no-prompt: denied on use)
+    new TextDecoder().decode(stderr),
+  );
+});
