@@ -222,6 +222,9 @@ Deno.test("twist serve --workers 2: two reactors in two Workers share the port, 
       seen.add((await ask(port, "bye")).trim());
     }
     assertEquals([...seen].sort(), ["twist-serve-1", "twist-serve-2"]);
+    // A worker's logs go through the runner's observer.
+    const from = (await ask(port, "log")).trim();
+    await waitFor(`[warn] worker ${from.slice(-1)}: a warning from ${from}`);
     // Crash one: the other keeps serving, the crashed one comes back.
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     const who = new Uint8Array(64);

@@ -23,6 +23,22 @@ import {
 const scope = self as any;
 reportEnd(scope);
 
+// The worker logs through the supervisor's observers (the runner's format).
+for (const observer of [...log.observers]) log.removeObserver(observer);
+log.addObserver((event) => {
+  scope.postMessage({
+    tag: TAG,
+    kind: "log",
+    event: {
+      time: event.time,
+      level: event.level,
+      message: event.failure
+        ? `${event.message}\n${event.failure.getTraceback()}`
+        : event.message,
+    },
+  });
+});
+
 async function factoryOf(url: string): Promise<IProtocolFactory> {
   const loaded: { default?: unknown } = await import(url);
   const d = loaded.default;

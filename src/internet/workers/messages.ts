@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { LogLevel } from "../../logger.ts";
 
 /** Marks a value to be transferred, not copied (the same in every copy of this module). */
 const TRANSFER = "twist.workers.transfer";
@@ -125,6 +126,11 @@ export type FromWorker =
   | { tag: typeof TAG; kind: "fatal"; error: SentError }
   | { tag: typeof TAG; kind: "exit" }
   | { tag: typeof TAG; kind: "listening"; hosts: string[] }
+  | {
+    tag: typeof TAG;
+    kind: "log";
+    event: { time: number; level: LogLevel; message: string };
+  }
   | { tag: typeof TAG; kind: "stopped" };
 
 /** From the reactor thread to a served worker. */

@@ -210,6 +210,12 @@ class Supervisor implements ServedWorkers {
         if (this.#stopping) worker.postMessage({ tag: TAG, kind: "stop" });
         return;
       }
+      case "log":
+        log.publish({
+          ...m.event,
+          message: `worker ${slot.index + 1}: ${m.event.message}`,
+        });
+        return;
       case "fatal":
         this.#ended(slot, worker, m.error.stack);
         return;
