@@ -72,4 +72,5 @@ export {
   type TLSServerOptions,
   tlsServerOptionsFromFiles,
 } from "./src/internet/tls.ts";
+export * from "./src/internet/workers.ts";
 export * from "./src/logger.ts";

@@ -48,6 +48,7 @@ import {
 } from "./internet/common/permissions.ts";
 // The version lives in deno.json only (JSR publishes it with the package).
 import denoJson from "../deno.json" with { type: "json" };
+import { serveWorkers, workersOption } from "./cli_workers.ts";
 
 /** The runner's version: the package's, from `deno.json`. */
 export const VERSION: string = denoJson.version;
@@ -129,6 +130,9 @@ service says where it listens, so it takes no --listen.
 Options:
 ${LISTEN_HELP}
                       (default: tcp:8000)
+  --workers N         serve on N Workers, one reactor each, sharing the port
+                      (reusePort: needs --unstable-net); a crashed worker is
+                      restarted
 
 Example:
   deno run --allow-net --allow-read jsr:@twist/twist/cli serve ./my_factory.ts --listen tcp:9000`;
@@ -266,7 +270,7 @@ export async function main(
   let unknown: string | undefined;
   const args = parseArgs(argv, {
     boolean: ["help", "version", "quiet"],
-    string: ["listen", "dest", "log-format"],
+    string: ["listen", "dest", "log-format", "workers"],
     collect: ["listen"],
     alias: { h: "help" },
     unknown: (arg: string) => {
@@ -308,6 +312,7 @@ export async function main(
         `Invalid --log-format "${format}": expected "text" or "json"`,
       );
     }
+    const workers = workersOption(args.workers, command);
     const listens = (args.listen as string[]).length > 0
       ? (args.listen as string[])
       : ["tcp:8000"];
@@ -369,6 +374,14 @@ export async function main(
         err(formatEvent(event));
       }
     });
+    if (workers !== undefined) {
+      return await serveWorkers(rest[0], {
+        workers,
+        listen: listens,
+        reactor,
+        err,
+      });
+    }
     if (service) {
       // As Twisted's twist runs an application: start it now, stop it (and
       // wait for it) before the reactor shuts down.

@@ -24,6 +24,7 @@ const MACHINERY = [
   "src/internet/defer/",
   "src/internet/task/",
   "src/internet/stream/",
+  "src/internet/workers/",
 ];
 
 interface Rule {

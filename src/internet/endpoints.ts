@@ -163,10 +163,20 @@ function listenWith(listen: () => IListeningPort): Deferred<IListeningPort> {
 
 /** Options of the TCP server endpoints. */
 export interface TCPServerEndpointOptions {
-  /** The listen backlog (accepted; Deno uses the OS default). */
+  /**
+   * The listen queue's length (Deno's `tcpBacklog`).
+   *
+   * @default {Deno's, 511 (the kernel may cap it)}
+   */
   backlog?: number;
   /** The interface to bind. @default {"0.0.0.0" (TCP4) or "::" (TCP6)} */
   interface?: string;
+  /**
+   * Shares the port with other listeners that set it (`SO_REUSEPORT`):
+   * several reactors, in Workers or processes, serve one port and the
+   * kernel spreads connections across them. Needs `--unstable-net`.
+   */
+  reusePort?: boolean;
 }
 
 /**
@@ -907,7 +917,7 @@ function serverPort(
   return integer(description, "port", args[0] ?? kwargs.port, 0, 65535);
 }
 
-/** The `interface=` and `backlog=` of a TCP or TLS server description. */
+/** The `interface=`, `backlog=` and `reusePort=` of a TCP or TLS server description. */
 function serverOptions(
   description: string,
   kwargs: Record<string, string>,
@@ -917,12 +927,20 @@ function serverOptions(
   if (kwargs.backlog !== undefined) {
     options.backlog = integer(description, "backlog", kwargs.backlog, 1, 65535);
   }
+  if (kwargs.reusePort !== undefined) {
+    const v = kwargs.reusePort;
+    if (v !== "true" && v !== "false" && v !== "1" && v !== "0") {
+      invalid(description, `reusePort "${v}" is not true or false`);
+    }
+    options.reusePort = v === "true" || v === "1";
+  }
   return options;
 }
 
 /**
  * Makes a server endpoint from a description in Twisted's grammar:
- * `tcp:PORT[:interface=IP][:backlog=N]`, `tcp6:PORT[:interface=IP]`,
+ * `tcp:PORT[:interface=IP][:backlog=N][:reusePort=true]`,
+ * `tcp6:PORT[:interface=IP][:backlog=N][:reusePort=true]`,
  * `unix:PATH[:mode=660][:lockfile=1][:backlog=N]`,
  * `ssl:PORT:privateKey=KEY.pem[:certKey=CERT.pem][:interface=IP][:alpn=h2,http/1.1]`
  * `[:caCerts=CA.pem][:caCertsDir=DIR][:handshakeTimeout=S]` (with `caCerts`
@@ -952,7 +970,12 @@ export function serverFromString(
   switch (type) {
     case "tcp":
     case "tcp6": {
-      checkKeys(description, kwargs, ["port", "interface", "backlog"]);
+      checkKeys(description, kwargs, [
+        "port",
+        "interface",
+        "backlog",
+        "reusePort",
+      ]);
       const port = serverPort(description, args, kwargs);
       const options = serverOptions(description, kwargs);
       return type === "tcp"

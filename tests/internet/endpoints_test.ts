@@ -80,6 +80,12 @@ Deno.test("serverFromString: every tcp, tcp6 and unix form", () => {
       port: 0,
       options: { interface: "::1" },
     }],
+    ["tcp:8080:reusePort=true:backlog=1024", TCP4ServerEndpoint, {
+      options: { interface: "0.0.0.0", reusePort: true, backlog: 1024 },
+    }],
+    ["tcp6:8080:reusePort=false", TCP6ServerEndpoint, {
+      options: { interface: "::", reusePort: false },
+    }],
     ["unix:/tmp/s.sock", UNIXServerEndpoint, {
       path: "/tmp/s.sock",
       options: {},
@@ -155,6 +161,7 @@ Deno.test("Malformed descriptions are TypeErrors that name the problem", () => {
     ["tcp:80:bogus=1", 'unknown parameter "bogus"'],
     ["tcp:80:90", "unexpected arguments after the port"],
     ["tcp:80:backlog=x", 'backlog "x"'],
+    ["tcp:80:reusePort=yes", 'reusePort "yes" is not true or false'],
     ["foo:80", 'unknown endpoint type "foo"'],
     ["ssl:443", "missing privateKey"],
     ["ssl:443:privateKey=/nonexistent.pem", 'Cannot read "/nonexistent.pem"'],
