@@ -188,9 +188,6 @@ function tlsDialer(
   checkPort(port, 1);
   checkClientCertificate(tls);
   const handshakeTimeout = handshakeTimeoutOf(tls);
-  const certificate = tls.cert === undefined
-    ? {}
-    : { cert: tls.cert, key: tls.key };
   if (
     tls.hostname !== undefined &&
     (typeof tls.hostname !== "string" || tls.hostname === "")
