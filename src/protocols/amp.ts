@@ -125,6 +125,10 @@ export type {
   IReactorTime,
   ITCPTransport,
   ITransport,
+  PeerCertificate,
+  TLSClientOptions,
+  TLSServerOptions,
+  TLSStartOptions,
   WriteBufferLimits,
 } from "../internet/interfaces.ts";
 export type { Factory, Protocol, ProtocolClass } from "../internet/protocol.ts";

@@ -88,6 +88,10 @@ export type {
   IReactorTime,
   ITCPTransport,
   ITransport,
+  PeerCertificate,
+  TLSClientOptions,
+  TLSServerOptions,
+  TLSStartOptions,
   WriteBufferLimits,
 } from "../internet/interfaces.ts";
 export type {
