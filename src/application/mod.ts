@@ -47,24 +47,4 @@ export {
 // The core types this entry point's signatures mention, re-exported as types
 // only (the values live in the root module), so that it is documented on its
 // own.
-export type { IService, IServiceCollection } from "../internet/interfaces.ts";
-export type {
-  IStreamClientEndpoint,
-  IStreamServerEndpoint,
-} from "../internet/endpoints.ts";
-export type {
-  AddCallbacksOptions,
-  CallbackReturn,
-  Deferred,
-} from "../internet/defer.ts";
-export type { ErrorClass, ErrorType, Failure } from "../internet/failure.ts";
-export type {
-  Data,
-  IAddress,
-  IDelayedCall,
-  IListeningPort,
-  IProtocol,
-  IProtocolFactory,
-  IReactorTime,
-  ITransport,
-} from "../internet/interfaces.ts";
+export type * from "../internet/common/entry_types.ts";

@@ -32,28 +32,4 @@ export * from "./file_sender.ts";
 // The core types this entry point's signatures mention, re-exported as types
 // only (the values live in the root module), so that it is documented on its
 // own.
-export type { ErrorClass, ErrorType, Failure } from "../internet/failure.ts";
-export type {
-  Data,
-  IAddress,
-  IConsumer,
-  IDelayedCall,
-  IProtocol,
-  IProtocolFactory,
-  IPullProducer,
-  IPushProducer,
-  IReactorTime,
-  ITCPTransport,
-  ITransport,
-  PeerCertificate,
-  TLSClientOptions,
-  TLSServerOptions,
-  TLSStartOptions,
-  WriteBufferLimits,
-} from "../internet/interfaces.ts";
-export type { Factory, Protocol, ProtocolClass } from "../internet/protocol.ts";
-export type {
-  AddCallbacksOptions,
-  CallbackReturn,
-  Deferred,
-} from "../internet/defer.ts";
+export type * from "../internet/common/entry_types.ts";

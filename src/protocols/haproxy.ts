@@ -66,37 +66,4 @@ export type {
   WrapperFactory,
   WrappingFactory,
 } from "./protocol_wrapper.ts";
-export type { IStreamServerEndpoint } from "../internet/endpoints.ts";
-export type {
-  AddCallbacksOptions,
-  CallbackReturn,
-  Deferred,
-} from "../internet/defer.ts";
-export type { ErrorClass, ErrorType, Failure } from "../internet/failure.ts";
-export type {
-  Data,
-  IAddress,
-  IClientFactory,
-  IConnector,
-  IConsumer,
-  IDelayedCall,
-  IListeningPort,
-  IProtocol,
-  IProtocolFactory,
-  IPullProducer,
-  IPushProducer,
-  IReactorTime,
-  ITCPTransport,
-  ITransport,
-  PeerCertificate,
-  TLSClientOptions,
-  TLSServerOptions,
-  TLSStartOptions,
-  WriteBufferLimits,
-} from "../internet/interfaces.ts";
-export type {
-  ClientFactory,
-  Factory,
-  Protocol,
-  ProtocolClass,
-} from "../internet/protocol.ts";
+export type * from "../internet/common/entry_types.ts";

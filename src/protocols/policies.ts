@@ -42,31 +42,4 @@ export * from "./traffic_logging.ts";
 // The core types this entry point's signatures mention, re-exported as types
 // only (the values live in the root module), so that it is documented on its
 // own.
-export type { ErrorClass, ErrorType, Failure } from "../internet/failure.ts";
-export type {
-  Data,
-  IAddress,
-  IClientFactory,
-  IConnector,
-  IConsumer,
-  IDelayedCall,
-  IProtocol,
-  IProtocolFactory,
-  IPullProducer,
-  IPushProducer,
-  IReactorTime,
-  ITCPTransport,
-  ITransport,
-  PeerCertificate,
-  TLSClientOptions,
-  TLSServerOptions,
-  TLSStartOptions,
-  WriteBufferLimits,
-} from "../internet/interfaces.ts";
-export type {
-  ClientFactory,
-  Factory,
-  Protocol,
-  ProtocolClass,
-  ServerFactory,
-} from "../internet/protocol.ts";
+export type * from "../internet/common/entry_types.ts";

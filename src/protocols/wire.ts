@@ -327,21 +327,4 @@ export class Time extends Protocol {
 // The core types this entry point's signatures mention, re-exported as types
 // only (the values live in the root module), so that it is documented on its
 // own.
-export type { ErrorClass, ErrorType, Failure } from "../internet/failure.ts";
-export type {
-  Data,
-  IAddress,
-  IConsumer,
-  IProtocol,
-  IProtocolFactory,
-  IPullProducer,
-  IPushProducer,
-  ITCPTransport,
-  ITransport,
-  PeerCertificate,
-  TLSClientOptions,
-  TLSServerOptions,
-  TLSStartOptions,
-  WriteBufferLimits,
-} from "../internet/interfaces.ts";
-export type { Factory, Protocol, ProtocolClass } from "../internet/protocol.ts";
+export type * from "../internet/common/entry_types.ts";

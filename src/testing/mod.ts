@@ -26,39 +26,7 @@
  */
 // The interfaces the helpers implement and take, so that this entry point is
 // self-contained (its docs link to them); they are the root's own types.
-export type {
-  ConnectTCPOptions,
-  Data,
-  IAddress,
-  IConnector,
-  IConsumer,
-  IDelayedCall,
-  IListeningPort,
-  IProtocol,
-  IProtocolFactory,
-  IPullProducer,
-  IPushProducer,
-  IReactorCore,
-  IReactorTCP,
-  IReactorTime,
-  ITCPTransport,
-  ITransport,
-  ListenTCPOptions,
-  PeerCertificate,
-  SystemEventType,
-  TLSClientOptions,
-  TLSServerOptions,
-  TLSStartOptions,
-  TriggerID,
-  TriggerPhase,
-  WriteBufferLimits,
-} from "../internet/interfaces.ts";
-export type {
-  AddCallbacksOptions,
-  CallbackReturn,
-  Deferred,
-} from "../internet/defer.ts";
-export type { ErrorClass, ErrorType, Failure } from "../internet/failure.ts";
+export type * from "../internet/common/entry_types.ts";
 export * from "./string_transport.ts";
 export * from "./memory_reactor.ts";
 export * from "./accumulating_protocol.ts";
