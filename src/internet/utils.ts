@@ -38,6 +38,11 @@ class Collector extends ProcessProtocol {
   override errReceived(data: Uint8Array): void {
     this.err.push(data.slice());
   }
+  /** Whether the program started (a program that cannot be started never connects). */
+  started = false;
+  override connectionMade(): void {
+    this.started = true;
+  }
   override processEnded(reason: Failure): void {
     this.ended.callback(reason.value as ProcessDone | ProcessTerminated);
   }
@@ -52,6 +57,11 @@ export interface ProcessUtilsOptions extends SpawnProcessOptions {
   reactor?: IReactorProcess;
 }
 
+/**
+ * Starts `executable` with a `Collector`; what `spawnProcess` throws (the
+ * program may not run) fails `ended` instead, so every `getProcess*` returns
+ * a failed Deferred, as Twisted's do.
+ */
 function run(
   executable: string,
   args: string[],
@@ -60,15 +70,22 @@ function run(
   const collector = new Collector();
   const { reactor, ...spawnOptions } = options;
   const argv = [executable, ...args];
-  if (reactor) reactor.spawnProcess(collector, executable, argv, spawnOptions);
-  else spawnProcess(collector, executable, argv, spawnOptions);
+  try {
+    if (reactor) {
+      reactor.spawnProcess(collector, executable, argv, spawnOptions);
+    } else spawnProcess(collector, executable, argv, spawnOptions);
+  } catch (e) {
+    collector.ended.errback(e);
+  }
   return collector;
 }
 
 /**
  * Runs `executable` with `args` and fires with its stdout. Fails if it
  * writes to stderr (unless `errorToo`, which includes stderr in the output),
- * as Twisted's `getProcessOutput`.
+ * if it cannot be started (`got stderr: cannot run ...`), or if it may not
+ * run (the message names the `--allow-run` flag), as Twisted's
+ * `getProcessOutput`: always through the Deferred, never by throwing.
  *
  * @example
  * ```ts
@@ -85,7 +102,9 @@ export function getProcessOutput(
   options: ProcessUtilsOptions & { errorToo?: boolean } = {},
 ): Deferred<Uint8Array> {
   const c = run(executable, args, options);
-  return c.ended.addCallback(() => {
+  return c.ended.addCallback((e: ProcessDone | ProcessTerminated) => {
+    // Twisted's child writes why exec failed to stderr: "got stderr: ...".
+    if (!c.started) throw new Error(`got stderr: ${e.message}`, { cause: e });
     if (c.err.length > 0 && !options.errorToo) {
       throw new Error(
         `"${executable}" wrote to stderr: ${

@@ -20,6 +20,7 @@ import type { IAddress, IProtocol } from "../internet/interfaces.ts";
 import type { IStreamClientEndpoint } from "../internet/endpoints.ts";
 import type { Failure } from "../internet/failure.ts";
 import { log } from "../logger.ts";
+import { isNotCapable } from "../internet/common/permissions.ts";
 
 /**
  * One side of a proxied connection; `peer` is the other side.
@@ -114,7 +115,10 @@ export class ProxyServer extends Proxy {
     clientFactory.noisy = false;
     clientFactory.buildProtocol = (): IProtocol => new ProxyClient(this);
     factory.destination.connect(clientFactory).addErrback((reason: Failure) => {
-      log.msg(`Cannot reach the destination: ${reason.getErrorMessage()}`);
+      // Lack of permission: the core has warned once for this destination.
+      if (!isNotCapable((reason.value as Error)?.cause)) {
+        log.warn(`Cannot reach the destination: ${reason.getErrorMessage()}`);
+      }
       this.transport.loseConnection();
     });
   }
