@@ -177,7 +177,7 @@ const registry = new FinalizationRegistry<UnhandledToken>(reportToken);
  * Deferred that holds an unhandled failure at the end of its chain right now,
  * and returns how many there were. Each failure is reported once, whether here
  * or when its Deferred is garbage collected. The reactor calls this at the end
- * of shutdown.
+ * of shutdown, and Twist at process exit (for scripts that never run it).
  *
  * @returns how many failures were reported
  *
@@ -199,6 +199,21 @@ export function reportUnhandledDeferreds(): number {
   const tokens = [...unhandled];
   for (const token of tokens) reportToken(token);
   return tokens.length;
+}
+
+let reportingAtExit = false;
+
+/**
+ * A failure nobody handled is reported when its Deferred is collected or when
+ * the reactor shuts down; a script that never runs the reactor may exit
+ * before either, so what is left is reported at process exit too.
+ */
+function reportAtExit(): void {
+  if (reportingAtExit) return;
+  reportingAtExit = true;
+  globalThis.addEventListener("unload", () => {
+    reportUnhandledDeferreds();
+  });
 }
 
 /** Set in `Deferred`'s static block: gives the noted failures their tokens. */
@@ -317,6 +332,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
         };
         d.#token = token;
         unhandled.add(token);
+        reportAtExit();
         registry.register(d, token, token);
       }
     };
