@@ -5,7 +5,12 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { decode, DENO, denoFlags, encode, withTimeout } from "./_helpers.ts";
-import { type RunningChild, spawn } from "./_processes.ts";
+import {
+  freePort,
+  type RunningChild,
+  spawn,
+  waitForListening,
+} from "./_processes.ts";
 
 const twist = (permissions: string[], ...args: string[]): RunningChild =>
   spawn(DENO, ["run", ...denoFlags(), ...permissions, "src/cli.ts", ...args]);
@@ -234,4 +239,150 @@ Deno.test("twist portforward carries 16 MiB both ways intact through a slow read
   assertEquals(mismatch, -1);
   await stop(forward);
   await stop(echo);
+});
+
+/** Runs the runner to its end and returns its exit code and output. */
+async function runToEnd(
+  permissions: string[],
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  await using child = twist(permissions, ...args);
+  const { code } = await child.wait();
+  return { code, stdout: child.stdout(), stderr: child.stderr() };
+}
+
+Deno.test("twist: mistakes are one line naming the fix, with exit code 2 (command line) or 1 (environment)", async () => {
+  const cwd = Deno.cwd();
+  const cases: [string[], string[], number, string][] = [
+    [
+      NET,
+      ["echo", "--listen"],
+      2,
+      "--listen needs a value: an endpoint such as tcp:8000",
+    ],
+    [
+      NET,
+      ["echo", "--log-level", "loud"],
+      2,
+      'Invalid --log-level "loud": expected debug, info, warn, error',
+    ],
+    [
+      NET,
+      ["--quiet", "--log-level", "info", "echo"],
+      2,
+      "Use --quiet or --log-level, not both",
+    ],
+    [
+      [...NET, "--allow-read=."],
+      ["serve", "tests/fixtures/cli_not_servable.ts", ...LISTEN],
+      2,
+      '"tests/fixtures/cli_not_servable.ts" must export by default a Factory (with buildProtocol) or a Protocol class (with makeConnection), not the function hello',
+    ],
+    [
+      [],
+      ["echo", "--listen", "unix:relative.sock"],
+      1,
+      `Cannot listen on "unix:relative.sock": permission denied: run again with --allow-read=${cwd}/relative.sock --allow-write=${cwd}/relative.sock --allow-net=unix:${cwd}/relative.sock`,
+    ],
+    [
+      NET,
+      ["--log-file", "/tmp/twist-tests/cli.log", "echo", ...LISTEN],
+      1,
+      'Cannot open the log file "/tmp/twist-tests/cli.log": run again with --allow-write=/tmp/twist-tests/cli.log',
+    ],
+  ];
+  for (const [permissions, args, code, line] of cases) {
+    const got = await runToEnd(permissions, ...args);
+    assertEquals(
+      { code: got.code, stderr: got.stderr, stdout: got.stdout },
+      { code, stderr: `twist: ${line}\n`, stdout: "" },
+      args.join(" "),
+    );
+  }
+});
+
+Deno.test("twist --log-level and --log-file, as Twisted's twist", async () => {
+  Deno.mkdirSync("/tmp/twist-tests", { recursive: true });
+  const path = "/tmp/twist-tests/cli-log-file.log";
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // Not there.
+  }
+  {
+    await using child = twist(
+      [...NET, `--allow-write=${path}`],
+      "--log-file",
+      path,
+      "--log-format",
+      "json",
+      "echo",
+      ...LISTEN,
+    );
+    // The log goes to the file, nothing to stderr.
+    const deadline = Date.now() + 20_000;
+    const logged = (): string => {
+      try {
+        return Deno.readTextFileSync(path);
+      } catch {
+        return ""; // not created yet
+      }
+    };
+    while (!logged().includes("listening on")) {
+      if (Date.now() > deadline) throw new Error("no log line in the file");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await stop(child);
+    assertEquals(child.stderr(), "");
+    const events = Deno.readTextFileSync(path).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert(events.some((e) => /^echo listening on /.test(e.message)));
+    assert(events.every((e) => e.level === "info" || e.level === "warn"));
+  }
+  {
+    // --log-level warn: the info lines are gone, a warning still shows.
+    const port = freePort();
+    await using child = twist(
+      NET,
+      "--log-level",
+      "warn",
+      "portforward",
+      "--listen",
+      `tcp:${port}:interface=127.0.0.1`,
+      "--dest",
+      "tcp:host=localhost:port=1",
+    );
+    await waitForListening("127.0.0.1", port);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    assertEquals((await readAll(conn)).length, 0);
+    conn.close();
+    await child.waitForStderr("Permission denied");
+    await stop(child);
+    assertMatch(
+      child.stderr(),
+      /^\S+ \[warn\] Permission denied connecting to "localhost:1": run again with --allow-net=localhost:1\n$/,
+    );
+  }
+});
+
+Deno.test("twist portforward: a destination it may not reach is one warning naming the flag, once, even with several clients", async () => {
+  await using forward = twist(
+    NET,
+    "portforward",
+    ...LISTEN,
+    "--dest",
+    "tcp:host=localhost:port=1",
+  );
+  const port = await started(forward, "portforward");
+  for (let i = 0; i < 2; i++) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    assertEquals((await readAll(conn)).length, 0); // closed: nothing forwarded
+    conn.close();
+  }
+  const warning =
+    '[warn] Permission denied connecting to "localhost:1": run again with --allow-net=localhost:1';
+  await forward.waitForStderr(warning);
+  await stop(forward);
+  assertEquals(forward.stderr().split(warning).length - 1, 1, forward.stderr());
 });

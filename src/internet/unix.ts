@@ -39,7 +39,19 @@ export type { ConnectUNIXOptions, ListenUNIXOptions } from "./interfaces.ts";
  * ```
  */
 export function unixFlags(path: string): string {
-  return `--allow-read=${path} --allow-write=${path} --allow-net=unix:${path}`;
+  // Deno wants absolute paths in --allow-net=unix:PATH.
+  const absolute = path.startsWith("/") ? path : absolutePath(path);
+  return `--allow-read=${absolute} --allow-write=${absolute} --allow-net=unix:${absolute}`;
+}
+
+function absolutePath(path: string): string {
+  let cwd: string;
+  try {
+    cwd = Deno.cwd();
+  } catch {
+    return `$PWD/${path}`;
+  }
+  return `${cwd.replace(/\/$/, "")}/${path.replace(/^\.\//, "")}`;
 }
 
 function exists(path: string): boolean {
