@@ -227,7 +227,7 @@ const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
  * server has stopped (0 after SIGINT/SIGTERM, 1 if it could not start, 2 for
  * a bad command line).
  *
- * @example
+ * @example Calling `main`
  * ```ts
  * import { main } from "@twist/twist/cli";
  * import { assertEquals } from "@std/assert";
@@ -239,8 +239,9 @@ const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
  */
 export async function main(
   argv: string[],
-  options: CLIOptions = {},
+  options?: CLIOptions,
 ): Promise<number> {
+  options ??= {};
   const out = options.stdout ?? writeLine(Deno.stdout);
   const err = options.stderr ?? writeLine(Deno.stderr);
   const reactor = options.reactor ?? defaultReactor;

@@ -35,7 +35,7 @@ export interface BackoffOptions {
  * Twisted's exponential backoff for `ClientService`:
  * `min(initialDelay * factor ** attempt, maxDelay) + jitter()`.
  *
- * @example
+ * @example Calling `backoffPolicy`
  * ```ts
  * import { backoffPolicy } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -45,7 +45,8 @@ export interface BackoffOptions {
  * assertEquals(policy(1000), 60);
  * ```
  */
-export function backoffPolicy(options: BackoffOptions = {}): RetryPolicy {
+export function backoffPolicy(options?: BackoffOptions): RetryPolicy {
+  options ??= {};
   const {
     initialDelay = 1,
     maxDelay = 60,
@@ -84,7 +85,7 @@ interface Waiter {
  * reconnects after failures and losses (waiting as `retryPolicy` says), and
  * hands out the current connection with `whenConnected()`.
  *
- * @example
+ * @example Using `ClientService`
  * ```ts ignore
  * import { ClientService, clientFromString, ClientFactory, Protocol, reactor } from "@twist/twist";
  *
@@ -116,8 +117,9 @@ export class ClientService {
   constructor(
     endpoint: IStreamClientEndpoint,
     factory: IProtocolFactory,
-    options: ClientServiceOptions = {},
+    options?: ClientServiceOptions,
   ) {
+    options ??= {};
     this.#endpoint = endpoint;
     this.#factory = factory;
     this.#retryPolicy = options.retryPolicy ?? backoffPolicy();
@@ -159,8 +161,9 @@ export class ClientService {
    * `failAfterFailures`, fails once that many attempts in a row have failed.
    */
   whenConnected(
-    options: { failAfterFailures?: number } = {},
+    options?: { failAfterFailures?: number },
   ): Deferred<IProtocol> {
+    options ??= {};
     if (this.#current) return succeed(this.#current);
     const d = new Deferred<IProtocol>((self) => {
       this.#waiters = this.#waiters.filter((w) => w.d !== self);

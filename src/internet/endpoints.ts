@@ -46,7 +46,7 @@ export type IReactorEndpoints = IReactorTCP & IReactorSSL & IReactorUNIX;
 /**
  * Somewhere to listen: `listen(factory)` fires with the listening port.
  *
- * @example
+ * @example Implementing or using `IStreamServerEndpoint`
  * ```ts
  * import { Factory, Protocol, Reactor, TCP4ServerEndpoint, type IStreamServerEndpoint } from "@twist/twist";
  *
@@ -64,7 +64,7 @@ export interface IStreamServerEndpoint {
  * Somewhere to connect to: `connect(factory)` fires with the connected
  * protocol. Cancelling the Deferred stops the attempt.
  *
- * @example
+ * @example Implementing or using `IStreamClientEndpoint`
  * ```ts
  * import { ClientFactory, Protocol, Reactor, TCP4ClientEndpoint, type IStreamClientEndpoint } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -145,7 +145,7 @@ function listenWith(listen: () => IListeningPort): Deferred<IListeningPort> {
 
 /** Options of the TCP server endpoints. */
 export interface TCPServerEndpointOptions {
-  /** The listen backlog (accepted; Deno uses the OS default). */
+  /** The listen backlog (accepted; Deno uses the OS default). @default {the OS default} */
   backlog?: number;
   /** The interface to bind. @default {"0.0.0.0" (TCP4) or "::" (TCP6)} */
   interface?: string;
@@ -154,7 +154,7 @@ export interface TCPServerEndpointOptions {
 /**
  * Listens on an IPv4 TCP port.
  *
- * @example
+ * @example Using `TCP4ServerEndpoint`
  * ```ts
  * import { Factory, Protocol, Reactor, TCP4ServerEndpoint } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -176,8 +176,9 @@ export class TCP4ServerEndpoint implements IStreamServerEndpoint {
   constructor(
     reactor: IReactorTCP,
     port: number,
-    options: TCPServerEndpointOptions = {},
+    options?: TCPServerEndpointOptions,
   ) {
+    options ??= {};
     this.#reactor = reactor;
     this.port = port;
     this.options = { interface: "0.0.0.0", ...options };
@@ -194,7 +195,7 @@ export class TCP4ServerEndpoint implements IStreamServerEndpoint {
 /**
  * Listens on an IPv6 TCP port (default interface `"::"`).
  *
- * @example
+ * @example Using `TCP6ServerEndpoint`
  * ```ts
  * import { Reactor, TCP6ServerEndpoint } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -207,8 +208,9 @@ export class TCP6ServerEndpoint extends TCP4ServerEndpoint {
   constructor(
     reactor: IReactorTCP,
     port: number,
-    options: TCPServerEndpointOptions = {},
+    options?: TCPServerEndpointOptions,
   ) {
+    options ??= {};
     super(reactor, port, { interface: "::", ...options });
   }
 }
@@ -225,7 +227,7 @@ export interface TCPClientEndpointOptions {
  * Connects over TCP to an IPv4 host (names are resolved, and Deno tries the
  * addresses Happy-Eyeballs style).
  *
- * @example
+ * @example Using `TCP4ClientEndpoint`
  * ```ts
  * import { Reactor, TCP4ClientEndpoint } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -248,8 +250,9 @@ export class TCP4ClientEndpoint implements IStreamClientEndpoint {
     reactor: IReactorTCP,
     host: string,
     port: number,
-    options: TCPClientEndpointOptions = {},
+    options?: TCPClientEndpointOptions,
   ) {
+    options ??= {};
     this.#reactor = reactor;
     this.host = host;
     this.port = port;
@@ -269,7 +272,7 @@ export class TCP4ClientEndpoint implements IStreamClientEndpoint {
 /**
  * Connects over TCP to an IPv6 host.
  *
- * @example
+ * @example Using `TCP6ClientEndpoint`
  * ```ts
  * import { Reactor, TCP6ClientEndpoint } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -283,7 +286,7 @@ export class TCP6ClientEndpoint extends TCP4ClientEndpoint {}
  * Connects to a host name, trying its IPv4 and IPv6 addresses
  * Happy-Eyeballs style (Deno's `Deno.connect` does this).
  *
- * @example
+ * @example Using `HostnameEndpoint`
  * ```ts
  * import { HostnameEndpoint, Reactor } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -296,7 +299,7 @@ export class HostnameEndpoint extends TCP4ClientEndpoint {}
 /**
  * Listens on a UNIX socket.
  *
- * @example
+ * @example Using `UNIXServerEndpoint`
  * ```ts
  * import { Reactor, UNIXServerEndpoint } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -315,8 +318,9 @@ export class UNIXServerEndpoint implements IStreamServerEndpoint {
   constructor(
     reactor: IReactorUNIX,
     path: string,
-    options: ListenUNIXOptions = {},
+    options?: ListenUNIXOptions,
   ) {
+    options ??= {};
     this.#reactor = reactor;
     this.path = path;
     this.options = options;
@@ -333,7 +337,7 @@ export class UNIXServerEndpoint implements IStreamServerEndpoint {
 /**
  * Connects to a UNIX socket.
  *
- * @example
+ * @example Using `UNIXClientEndpoint`
  * ```ts
  * import { Reactor, UNIXClientEndpoint } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -352,8 +356,9 @@ export class UNIXClientEndpoint implements IStreamClientEndpoint {
   constructor(
     reactor: IReactorUNIX,
     path: string,
-    options: ConnectUNIXOptions = {},
+    options?: ConnectUNIXOptions,
   ) {
+    options ??= {};
     this.#reactor = reactor;
     this.path = path;
     this.options = options;
@@ -371,7 +376,7 @@ export class UNIXClientEndpoint implements IStreamClientEndpoint {
 /**
  * Listens with TLS on an IPv4 TCP port.
  *
- * @example
+ * @example Using `SSL4ServerEndpoint`
  * ```ts
  * import { Reactor, SSL4ServerEndpoint } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -394,8 +399,9 @@ export class SSL4ServerEndpoint implements IStreamServerEndpoint {
     reactor: IReactorSSL,
     port: number,
     tls: TLSServerOptions,
-    options: TCPServerEndpointOptions = {},
+    options?: TCPServerEndpointOptions,
   ) {
+    options ??= {};
     this.#reactor = reactor;
     this.port = port;
     this.tls = tls;
@@ -413,7 +419,7 @@ export class SSL4ServerEndpoint implements IStreamServerEndpoint {
 /**
  * Connects with TLS over TCP.
  *
- * @example
+ * @example Using `SSL4ClientEndpoint`
  * ```ts
  * import { Reactor, SSL4ClientEndpoint } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -437,9 +443,11 @@ export class SSL4ClientEndpoint implements IStreamClientEndpoint {
     reactor: IReactorSSL,
     host: string,
     port: number,
-    tls: TLSClientOptions = {},
-    options: { timeout?: number } = {},
+    tls?: TLSClientOptions,
+    options?: { timeout?: number },
   ) {
+    tls ??= {};
+    options ??= {};
     this.#reactor = reactor;
     this.host = host;
     this.port = port;
@@ -495,7 +503,7 @@ function readCACerts(
 /**
  * Connects `protocol` (an instance) through `endpoint`.
  *
- * @example
+ * @example Calling `connectProtocol`
  * ```ts ignore
  * import { connectProtocol, Protocol, reactor, TCP4ClientEndpoint } from "@twist/twist";
  *
@@ -528,7 +536,7 @@ export interface ParsedDescription {
  * field may be `key=value` (the value may contain `=`), and `\` escapes the
  * next character (`\:` for a literal colon).
  *
- * @example
+ * @example Calling `parseDescription`
  * ```ts
  * import { parseDescription } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -663,7 +671,7 @@ function serverOptions(
  *
  * @throws {TypeError} for a malformed description, naming the problem
  *
- * @example
+ * @example Calling `serverFromString`
  * ```ts
  * import { Reactor, serverFromString, TCP4ServerEndpoint } from "@twist/twist";
  * import { assert, assertEquals } from "@std/assert";
@@ -784,7 +792,7 @@ function hostAndPort(
  *
  * @throws {TypeError} for a malformed description, naming the problem
  *
- * @example
+ * @example Calling `clientFromString`
  * ```ts
  * import { clientFromString, Reactor, TCP4ClientEndpoint } from "@twist/twist";
  * import { assert, assertEquals } from "@std/assert";

@@ -322,7 +322,7 @@ export interface WriteBufferLimits {
   high?: number;
   /** Resume it when the buffer drains to this many bytes. @default {16384} */
   low?: number;
-  /** A hard cap on buffered bytes (default: none). */
+  /** A hard cap on buffered bytes. @default {no cap} */
   max?: number;
   /**
    * What happens above `max`: `"pause"` stops reading from this connection and
@@ -486,6 +486,8 @@ export interface ListenTCPOptions {
    * The length of the queue of connections waiting to be accepted (Deno's
    * `tcpBacklog`); Deno's default, 511, when not given (the kernel may cap
    * it, e.g. at `net.core.somaxconn`).
+   *
+   * @default {511}
    */
   backlog?: number;
   /** The interface to bind: `"0.0.0.0"`, `"::"`, `"127.0.0.1"`... @default {"0.0.0.0"} */
@@ -711,7 +713,7 @@ export interface IMulticastTransport extends IUDPTransport {
  * A protocol for datagrams (`twisted.internet.protocol.DatagramProtocol`'s
  * methods), as `listenUDP` takes it.
  *
- * @example
+ * @example Implementing or using `IDatagramProtocol`
  * ```ts
  * import { DatagramProtocol, type IDatagramProtocol } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -736,7 +738,7 @@ export interface IDatagramProtocol {
 /**
  * A reactor that listens for UDP datagrams.
  *
- * @example
+ * @example Implementing or using `IReactorUDP`
  * ```ts
  * import { DatagramProtocol, Reactor, type IReactorUDP } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -760,7 +762,7 @@ export interface IReactorUDP {
 /**
  * A reactor that listens for multicast UDP datagrams.
  *
- * @example
+ * @example Implementing or using `IReactorMulticast`
  * ```ts
  * import { DatagramProtocol, Reactor, type IReactorMulticast } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -833,7 +835,7 @@ export interface IProcessTransport extends IConsumer {
 /**
  * A protocol for a child process (`ProcessProtocol`'s methods).
  *
- * @example
+ * @example Implementing or using `IProcessProtocol`
  * ```ts
  * import { ProcessProtocol, type IProcessProtocol } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -858,7 +860,7 @@ export interface IProcessProtocol {
 /**
  * A reactor that runs child processes.
  *
- * @example
+ * @example Implementing or using `IReactorProcess`
  * ```ts
  * import { ProcessProtocol, Reactor, type Failure, type IReactorProcess } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -899,7 +901,7 @@ export interface TLSServerOptions {
 
 /** Options of a TLS client. */
 export interface TLSClientOptions {
-  /** The name the server's certificate must match (default: the host connected to). */
+  /** The name the server's certificate must match. @default {the host connected to} */
   hostname?: string;
   /** Extra trusted CA certificates, PEM (for private CAs). */
   caCerts?: string[];
@@ -918,7 +920,7 @@ export interface ListenUNIXOptions {
    * `listenUNIX` fail.
    */
   wantPID?: boolean;
-  /** Accepted for Twisted compatibility; Deno uses the OS default. */
+  /** Accepted for Twisted compatibility; Deno uses the OS default. @default {the OS default} */
   backlog?: number;
 }
 
@@ -948,10 +950,12 @@ export interface SpawnProcessOptions {
    * The child's environment. As in Twisted, the child gets exactly this (so
    * `{}`, the default, is an empty environment); pass `Deno.env.toObject()` to
    * pass yours on (needs `--allow-env`).
+   *
+   * @default {{}}
    */
   env?: Record<string, string>;
-  /** The child's working directory. */
+  /** The child's working directory. @default {the current directory} */
   path?: string;
-  /** Pseudo-terminals are not supported: only `false` is accepted. */
+  /** Pseudo-terminals are not supported: only `false` is accepted. @default {false} */
   usePTY?: false;
 }

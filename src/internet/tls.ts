@@ -55,7 +55,7 @@ export interface TLSServerFilesOptions {
  * @throws {Error} when a file cannot be read (naming the flag to add when the
  * permission is missing)
  *
- * @example
+ * @example Calling `tlsServerOptionsFromFiles`
  * ```ts ignore
  * import { Factory, Protocol, reactor, tlsServerOptionsFromFiles } from "@twist/twist";
  *
@@ -68,8 +68,9 @@ export interface TLSServerFilesOptions {
 export function tlsServerOptionsFromFiles(
   certFile: string,
   keyFile: string,
-  options: TLSServerFilesOptions = {},
+  options?: TLSServerFilesOptions,
 ): TLSServerOptions {
+  options ??= {};
   const { alpnProtocols } = options;
   const read = (path: string): string => {
     try {
@@ -220,8 +221,9 @@ export function listenSSL(
   port: number,
   factory: IProtocolFactory,
   tls: TLSServerOptions,
-  options: ListenTCPOptions = {},
+  options?: ListenTCPOptions,
 ): Port<IPv4Address | IPv6Address> {
+  options ??= {};
   const p = new Port(reactor, factory, tlsBinding(port, tls, options));
   p.startListening();
   return p;
@@ -233,9 +235,11 @@ export function connectSSL(
   host: string,
   port: number,
   factory: IProtocolFactory,
-  tls: TLSClientOptions = {},
-  options: ConnectTCPOptions = {},
+  tls?: TLSClientOptions,
+  options?: ConnectTCPOptions,
 ): Connector {
+  tls ??= {};
+  options ??= {};
   const c = new Connector(
     reactor,
     factory,

@@ -27,7 +27,7 @@ export type { ConnectUNIXOptions, ListenUNIXOptions } from "./interfaces.ts";
  * The flags Deno needs for a UNIX socket at `path`, for error messages and
  * docs.
  *
- * @example
+ * @example Calling `unixFlags`
  * ```ts
  * import { unixFlags } from "./unix.ts";
  * import { assertEquals } from "@std/assert";
@@ -216,8 +216,9 @@ export function listenUNIX(
   reactor: ReactorBase,
   path: string,
   factory: IProtocolFactory,
-  options: ListenUNIXOptions = {},
+  options?: ListenUNIXOptions,
 ): Port<UNIXAddress> {
+  options ??= {};
   const p = new Port(reactor, factory, unixBinding(path, options));
   p.startListening();
   return p;
@@ -228,8 +229,9 @@ export function connectUNIX(
   reactor: ReactorBase,
   path: string,
   factory: IProtocolFactory,
-  options: ConnectUNIXOptions = {},
+  options?: ConnectUNIXOptions,
 ): Connector {
+  options ??= {};
   const c = new Connector(reactor, factory, unixDialer(path), options.timeout);
   c.connect();
   return c;

@@ -53,6 +53,8 @@ export interface ProcessUtilsOptions extends SpawnProcessOptions {
   /**
    * The reactor that runs the program (Twisted's `reactor=`), so a test can
    * pass its own. By default the program is run directly.
+   *
+   * @default {none: the program is run directly}
    */
   reactor?: IReactorProcess;
 }
@@ -87,7 +89,7 @@ function run(
  * run (the message names the `--allow-run` flag), as Twisted's
  * `getProcessOutput`: always through the Deferred, never by throwing.
  *
- * @example
+ * @example Calling `getProcessOutput`
  * ```ts
  * import { getProcessOutput } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -98,9 +100,11 @@ function run(
  */
 export function getProcessOutput(
   executable: string,
-  args: string[] = [],
-  options: ProcessUtilsOptions & { errorToo?: boolean } = {},
+  args?: string[],
+  options?: ProcessUtilsOptions & { errorToo?: boolean },
 ): Deferred<Uint8Array> {
+  args ??= [];
+  options ??= {};
   const c = run(executable, args, options);
   return c.ended.addCallback((e: ProcessDone | ProcessTerminated) => {
     // Twisted's child writes why exec failed to stderr: "got stderr: ...".
@@ -119,7 +123,7 @@ export function getProcessOutput(
 /**
  * Runs `executable` with `args` and fires with its exit code.
  *
- * @example
+ * @example Calling `getProcessValue`
  * ```ts
  * import { getProcessValue } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -129,9 +133,11 @@ export function getProcessOutput(
  */
 export function getProcessValue(
   executable: string,
-  args: string[] = [],
-  options: ProcessUtilsOptions = {},
+  args?: string[],
+  options?: ProcessUtilsOptions,
 ): Deferred<number> {
+  args ??= [];
+  options ??= {};
   return run(executable, args, options).ended.addCallback(
     (e: ProcessDone | ProcessTerminated) => {
       return e.exitCode ?? 128;
@@ -143,7 +149,7 @@ export function getProcessValue(
  * Runs `executable` with `args` and fires with `[stdout, stderr, exitCode]`;
  * fails with `ProcessTerminated` (and the output) if a signal ended it.
  *
- * @example
+ * @example Calling `getProcessOutputAndValue`
  * ```ts
  * import { getProcessOutputAndValue } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -154,9 +160,11 @@ export function getProcessValue(
  */
 export function getProcessOutputAndValue(
   executable: string,
-  args: string[] = [],
-  options: ProcessUtilsOptions = {},
+  args?: string[],
+  options?: ProcessUtilsOptions,
 ): Deferred<[Uint8Array, Uint8Array, number]> {
+  args ??= [];
+  options ??= {};
   const c = run(executable, args, options);
   return c.ended.addCallback((e: ProcessDone | ProcessTerminated) => {
     if (e.signal) throw e;

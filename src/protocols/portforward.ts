@@ -4,7 +4,7 @@
  * side's transport is registered as the producer of the other, so a slow
  * reader on one side pauses reading on the other and memory stays bounded.
  *
- * @example
+ * @example Getting started
  * ```ts ignore
  * import { clientFromString, reactor } from "@twist/twist";
  * import { ProxyFactory } from "@twist/twist/protocols/portforward";
@@ -25,7 +25,7 @@ import { isNotCapable } from "../internet/common/permissions.ts";
 /**
  * One side of a proxied connection; `peer` is the other side.
  *
- * @example
+ * @example Using `Proxy`
  * ```ts
  * import { Proxy } from "@twist/twist/protocols/portforward";
  * import { assertEquals } from "@std/assert";
@@ -61,7 +61,7 @@ export class Proxy extends Protocol {
 /**
  * The side that connects to the destination.
  *
- * @example
+ * @example Using `ProxyClient`
  * ```ts
  * import { ProxyClient, ProxyServer } from "@twist/twist/protocols/portforward";
  * import { assert } from "@std/assert";
@@ -94,7 +94,7 @@ export class ProxyClient extends Proxy {
 /**
  * The accepted side: it holds its reading until the destination is connected.
  *
- * @example
+ * @example Using `ProxyServer`
  * ```ts
  * import { ProxyServer } from "@twist/twist/protocols/portforward";
  * import { assertEquals } from "@std/assert";
@@ -127,7 +127,7 @@ export class ProxyServer extends Proxy {
 /**
  * Accepts connections and forwards each to `destination`.
  *
- * @example
+ * @example Using `ProxyFactory`
  * ```ts
  * import { Reactor, TCP4ClientEndpoint } from "@twist/twist";
  * import { ProxyFactory, ProxyServer } from "@twist/twist/protocols/portforward";

@@ -14,7 +14,7 @@ import { isThenable } from "../common/callbacks.ts";
 /**
  * A Deferred was fired (`callback`/`errback`) a second time.
  *
- * @example
+ * @example Using `AlreadyCalledError`
  * ```ts
  * import { AlreadyCalledError, Deferred } from "@twist/twist";
  * import { assertThrows } from "@std/assert";
@@ -39,7 +39,7 @@ export class AlreadyCalledError extends Error {
 /**
  * The failure of a cancelled Deferred.
  *
- * @example
+ * @example Using `CancelledError`
  * ```ts
  * import { CancelledError, Deferred } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -55,7 +55,8 @@ export class CancelledError extends Error {
   /** The error's name. */
   override name = "CancelledError";
   /** Creates the error. */
-  constructor(message = "Deferred was cancelled", options?: ErrorOptions) {
+  constructor(message?: string, options?: ErrorOptions) {
+    message ??= "Deferred was cancelled";
     super(message, options);
   }
 }
@@ -64,7 +65,7 @@ export class CancelledError extends Error {
  * `ensureDeferred` (or `Deferred.fromCoroutine`) was given something that is
  * neither a Deferred, a Promise, nor a generator.
  *
- * @example
+ * @example Using `NotACoroutineError`
  * ```ts
  * import { ensureDeferred, NotACoroutineError } from "@twist/twist";
  * import { assertThrows } from "@std/assert";
@@ -364,7 +365,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @param promise the Promise (or any thenable) to follow
    * @returns a Deferred of the Promise's value
    *
-   * @example
+   * @example Calling `Deferred.fromPromise`
    * ```ts
    * import { Deferred } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -391,7 +392,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @param coro what to follow
    * @returns a Deferred of its result
    *
-   * @example
+   * @example Calling `Deferred.fromCoroutine`
    * ```ts
    * import { Deferred } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -464,7 +465,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @param options extra arguments for each
    * @returns this Deferred, typed for the new result
    *
-   * @example
+   * @example Calling `Deferred.addCallbacks`
    * ```ts
    * import { fail } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -479,8 +480,9 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   addCallbacks<U, V = U>(
     callback: ((result: T, ...args: never[]) => CallbackReturn<U>) | null,
     errback: ((failure: Failure, ...args: never[]) => CallbackReturn<V>) | null,
-    options: AddCallbacksOptions = {},
+    options?: AddCallbacksOptions,
   ): Deferred<U | V> {
+    options ??= {};
     this.#chain.push(
       new ChainItem(
         callback as AnyFn | null,
@@ -502,7 +504,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @param args extra arguments for `callback`
    * @returns this Deferred, typed for the new result
    *
-   * @example
+   * @example Calling `Deferred.addCallback`
    * ```ts
    * import { succeed } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -531,7 +533,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @param args extra arguments for `errback`
    * @returns this Deferred, typed for either result
    *
-   * @example
+   * @example Calling `Deferred.addErrback`
    * ```ts
    * import { fail } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -562,7 +564,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @param args extra arguments for `f`
    * @returns this Deferred, typed for the new result
    *
-   * @example
+   * @example Calling `Deferred.addBoth`
    * ```ts
    * import { fail } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -591,7 +593,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @param other the Deferred to fire
    * @returns this Deferred, whose result is now `undefined`
    *
-   * @example
+   * @example Calling `Deferred.chainDeferred`
    * ```ts
    * import { Deferred } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -673,7 +675,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * is waiting on a Deferred a callback returned, cancels that one instead.
    * Once it has a result, does nothing.
    *
-   * @example
+   * @example Calling `Deferred.cancel`
    * ```ts
    * import { CancelledError, Deferred } from "@twist/twist";
    * import { assert } from "@std/assert";
@@ -700,7 +702,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   /**
    * Stops running callbacks until `unpause` has been called as many times.
    *
-   * @example
+   * @example Calling `Deferred.pause`
    * ```ts
    * import { succeed } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -734,7 +736,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @param onrejected called with the failure's value
    * @returns a Promise of what the handler returns
    *
-   * @example
+   * @example Calling `Deferred.then`
    * ```ts
    * import { succeed } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -757,7 +759,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    *
    * @returns a Promise of the result
    *
-   * @example
+   * @example Calling `Deferred.asPromise`
    * ```ts
    * import { fail } from "@twist/twist";
    * import { assertRejects } from "@std/assert";
@@ -907,7 +909,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   /**
    * A readable form for debugging.
    *
-   * @example
+   * @example Calling `Deferred.toString`
    * ```ts
    * import { succeed } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -932,7 +934,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
  * @param result the result
  * @returns a fired Deferred
  *
- * @example
+ * @example Calling `succeed`
  * ```ts
  * import { succeed } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -953,7 +955,7 @@ export function succeed<T>(result: T): Deferred<T> {
  * @param reason the failure
  * @returns a failed Deferred
  *
- * @example
+ * @example Calling `fail`
  * ```ts
  * import { fail } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -978,7 +980,7 @@ export function fail<T = never>(reason?: unknown): Deferred<T> {
  * @param args its arguments
  * @returns a Deferred of its result
  *
- * @example
+ * @example Calling `maybeDeferred`
  * ```ts
  * import { maybeDeferred } from "@twist/twist";
  * import { assertEquals } from "@std/assert";

@@ -52,7 +52,7 @@ export interface StreamDialer {
  * `connect()` connects again with the same factory (reconnecting clients use
  * it).
  *
- * @example
+ * @example Using `Connector`
  * ```ts
  * import { ClientFactory, ConnectionRefusedError, Reactor, type Failure } from "@twist/twist";
  * import { assert } from "@std/assert";
