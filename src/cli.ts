@@ -139,9 +139,9 @@ export interface CLIOptions {
    * @internal
    */
   reactor?: IReactorEndpoints & Pick<IReactorCore, "run">;
-  /** Writes a line to stdout. */
+  /** Writes a line to stdout. @default {a line to Deno.stdout} */
   stdout?: (line: string) => void;
-  /** Writes a line to stderr. */
+  /** Writes a line to stderr. @default {a line to Deno.stderr} */
   stderr?: (line: string) => void;
 }
 

@@ -903,7 +903,7 @@ export interface TLSServerOptions {
 export interface TLSClientOptions {
   /** The name the server's certificate must match. @default {the host connected to} */
   hostname?: string;
-  /** Extra trusted CA certificates, PEM (for private CAs). */
+  /** Extra trusted CA certificates, PEM (for private CAs). @default {the system's roots only} */
   caCerts?: string[];
   /** Protocols offered for ALPN, most preferred first. */
   alpnProtocols?: string[];
@@ -911,13 +911,15 @@ export interface TLSClientOptions {
 
 /** Options of `listenUNIX`. */
 export interface ListenUNIXOptions {
-  /** File permissions for the socket, e.g. `0o600`. */
+  /** File permissions for the socket, e.g. `0o600`. @default {the umask's} */
   mode?: number;
   /**
    * Guard the path with a lock file (`PATH.lock`, holding this process's
    * pid), as Twisted's `wantPID`: a socket file left behind by a process that
    * is gone (nothing answers on it) is removed; one that still answers makes
    * `listenUNIX` fail.
+   *
+   * @default {false}
    */
   wantPID?: boolean;
   /** Accepted for Twisted compatibility; Deno uses the OS default. @default {the OS default} */

@@ -30,7 +30,7 @@ export interface LimitTotalConnectionsOptions {
   protocol?: ProtocolClass;
   /** The most connections at once (`null`: no limit). @default {null} */
   connectionLimit?: number | null;
-  /** The protocol served over the limit (`undefined`: refuse). */
+  /** The protocol served over the limit (`undefined`: refuse). @default {undefined: refuse} */
   overflowProtocol?: ProtocolClass;
 }
 
