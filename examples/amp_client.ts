@@ -5,7 +5,6 @@
 // Sum(13, 81) and Divide(1234, 0), each on its own connection, prints the
 // results and exits.
 // deno-lint-ignore-file no-console
-import { parseArgs } from "@std/cli";
 import {
   clientFromString,
   connectProtocol,
@@ -15,6 +14,7 @@ import {
 } from "../mod.ts";
 import * as amp from "../src/protocols/amp.ts";
 import { Divide, Sum, ZeroDivision } from "./amp_server.ts";
+import { parseOptions, portOption, runExample } from "./_cli.ts";
 
 async function doMath(port: number): Promise<void> {
   const endpoint = clientFromString(reactor, `tcp:127.0.0.1:${port}`);
@@ -34,16 +34,19 @@ async function doMath(port: number): Promise<void> {
   console.log("Done with math:", results);
 }
 
-if (import.meta.main) {
-  const args = parseArgs(Deno.args, {
+function main(argv: string[]): void {
+  const args = parseOptions(argv, {
     string: ["port"],
     default: { port: "1234" },
   });
+  const port = portOption(args.port);
   reactor.callWhenRunning(() => {
-    doMath(Number(args.port)).catch((e) => {
-      console.error("Math failed:", e);
+    doMath(port).catch((e) => {
+      console.error(`Math failed: ${e?.message ?? e}`);
       Deno.exitCode = 1;
     }).finally(() => reactor.stop());
   });
   reactor.run();
 }
+
+if (import.meta.main) runExample("amp_client.ts [--port 1234]", main);

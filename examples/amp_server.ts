@@ -5,9 +5,9 @@
 // ZERO_DIVISION for a zero denominator. Try it with examples/amp_client.ts,
 // or with Twisted's ampclient.py.
 // deno-lint-ignore-file no-console
-import { parseArgs } from "@std/cli";
 import { Factory, reactor } from "../mod.ts";
 import * as amp from "../src/protocols/amp.ts";
+import { parseOptions, portOption, runExample } from "./_cli.ts";
 
 export class ZeroDivision extends Error {
   override name = "ZeroDivision";
@@ -46,14 +46,16 @@ class Math extends amp.AMP {
   }
 }
 
-if (import.meta.main) {
-  const args = parseArgs(Deno.args, {
+function main(argv: string[]): void {
+  const args = parseOptions(argv, {
     string: ["port"],
     default: { port: "1234" },
   });
   const factory = Factory.forProtocol(Math);
   factory.noisy = false;
-  reactor.listenTCP(Number(args.port), factory);
-  console.log(`AMP math server on port ${args.port}`);
+  const port = reactor.listenTCP(portOption(args.port), factory);
+  console.log(`AMP math server on port ${port.getHost().port}`);
   reactor.run();
 }
+
+if (import.meta.main) runExample("amp_server.ts [--port 1234]", main);

@@ -2,13 +2,14 @@
 //
 // The LineReceiver chat server from Twisted's "Writing Servers" howto: it asks
 // each client for a name, then relays every line to everyone else. Try it
-// with two terminals running `nc localhost 8123`. With `--port 0` the system
+// with two terminals running `nc -C localhost 8123` (-C: lines end with CRLF,
+// as LineReceiver expects). With `--port 0` the system
 // picks a free port (run it with `--allow-net=0.0.0.0:0`); the port in use is
 // printed either way.
-import { parseArgs } from "@std/cli";
 import { Factory, reactor } from "../mod.ts";
 import type { Failure, IAddress } from "../mod.ts";
 import { LineReceiver } from "../src/protocols/basic.ts";
+import { parseOptions, portOption, runExample } from "./_cli.ts";
 
 const decoder = new TextDecoder();
 
@@ -67,15 +68,17 @@ export class ChatFactory extends Factory {
   }
 }
 
-if (import.meta.main) {
-  const args = parseArgs(Deno.args, {
+function main(argv: string[]): void {
+  const args = parseOptions(argv, {
     string: ["port"],
     default: { port: "8123" },
   });
-  const port = reactor.listenTCP(Number(args.port), new ChatFactory());
+  const port = reactor.listenTCP(portOption(args.port), new ChatFactory());
   // deno-lint-ignore no-console
   console.log(
     `Chat server on port ${port.getHost().port}`,
   );
   reactor.run();
 }
+
+if (import.meta.main) runExample("chat.ts [--port 8123]", main);

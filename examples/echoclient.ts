@@ -6,7 +6,6 @@
 // also works:
 //   deno run --allow-net=localhost:8000 examples/echoclient.ts
 // deno-lint-ignore-file no-console
-import { parseArgs } from "@std/cli";
 import {
   ClientFactory,
   type Failure,
@@ -14,6 +13,7 @@ import {
   Protocol,
   reactor,
 } from "../mod.ts";
+import { parseOptions, portOption, runExample } from "./_cli.ts";
 
 /** Once connected, send a message, then print the result. */
 class EchoClient extends Protocol {
@@ -48,13 +48,13 @@ class EchoFactory extends ClientFactory {
   }
 }
 
-function main(): void {
-  const args = parseArgs(Deno.args, {
+function main(argv: string[]): void {
+  const args = parseOptions(argv, {
     string: ["port"],
     default: { port: "8000" },
   });
-  reactor.connectTCP("localhost", Number(args.port), new EchoFactory());
+  reactor.connectTCP("localhost", portOption(args.port), new EchoFactory());
   reactor.run();
 }
 
-if (import.meta.main) main();
+if (import.meta.main) runExample("echoclient.ts [--port 8000]", main);

@@ -3,8 +3,8 @@
 // A finger server in the spirit of Twisted's finger tutorial: a client sends
 // a user name and gets that user's status. The lookup returns a Deferred (it
 // could be a database or a remote service), and the protocol writes the answer
-// when it fires. Try `echo moshez | nc localhost 1079`.
-import { parseArgs } from "@std/cli";
+// when it fires. Try `echo moshez | nc -C localhost 1079` (-C: lines end with
+// CRLF, as LineReceiver expects).
 import {
   deferLater,
   type Deferred,
@@ -14,6 +14,7 @@ import {
   succeed,
 } from "../mod.ts";
 import { LineReceiver } from "../src/protocols/basic.ts";
+import { parseOptions, portOption, runExample } from "./_cli.ts";
 
 class FingerProtocol extends LineReceiver {
   declare factory: FingerFactory;
@@ -46,14 +47,16 @@ class FingerFactory extends Factory {
   }
 }
 
-if (import.meta.main) {
-  const args = parseArgs(Deno.args, {
+function main(argv: string[]): void {
+  const args = parseOptions(argv, {
     string: ["port"],
     default: { port: "1079" },
   });
   reactor.listenTCP(
-    Number(args.port),
+    portOption(args.port),
     new FingerFactory({ moshez: "Happy and well", glyph: "Writing Twisted" }),
   );
   reactor.run();
 }
+
+if (import.meta.main) runExample("finger.ts [--port 1079]", main);

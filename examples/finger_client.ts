@@ -4,7 +4,6 @@
 // request returns a Deferred that fires with the server's reply line, and the
 // program simply awaits them. Run it against examples/finger.ts.
 // deno-lint-ignore-file no-console
-import { parseArgs } from "@std/cli";
 import {
   connectProtocol,
   Deferred,
@@ -13,6 +12,7 @@ import {
   TCP4ClientEndpoint,
 } from "../mod.ts";
 import { LineReceiver } from "../src/protocols/basic.ts";
+import { parseOptions, portOption, runExample } from "./_cli.ts";
 
 /** Sends one line and returns a Deferred for the reply line. */
 class FingerClient extends LineReceiver {
@@ -28,23 +28,29 @@ class FingerClient extends LineReceiver {
   }
 }
 
-if (import.meta.main) {
-  const args = parseArgs(Deno.args, {
+function main(argv: string[]): void {
+  const args = parseOptions(argv, {
     string: ["port"],
     default: { port: "1079" },
+    positionals: Infinity,
   });
-  const users = args._.length > 0 ? args._.map(String) : ["moshez"];
+  const port = portOption(args.port);
+  const users = args._.length > 0 ? args._ : ["moshez"];
   react(async (reactor: Reactor) => {
     for (const user of users) {
       // A finger server answers one question per connection.
       const endpoint = new TCP4ClientEndpoint(
         reactor,
         "localhost",
-        Number(args.port),
+        port,
       );
       const client = await connectProtocol(endpoint, new FingerClient());
       const answer = await client.finger(user);
       console.log(`${user}: ${answer}`);
     }
   });
+}
+
+if (import.meta.main) {
+  runExample("finger_client.ts [USER...] [--port 1079]", main);
 }

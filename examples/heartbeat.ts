@@ -2,8 +2,8 @@
 //
 // One LoopingCall sends "heartbeat N" to every connected client every
 // --interval seconds. Try `nc localhost 8009`.
-import { parseArgs } from "@std/cli";
 import { Factory, LoopingCall, Protocol, reactor } from "../mod.ts";
+import { parseOptions, portOption, runExample, secondsOption } from "./_cli.ts";
 
 const clients = new Set<Protocol>();
 
@@ -17,11 +17,13 @@ class Listener extends Protocol {
   }
 }
 
-if (import.meta.main) {
-  const args = parseArgs(Deno.args, {
+function main(argv: string[]): void {
+  const args = parseOptions(argv, {
     string: ["port", "interval"],
     default: { port: "8009", interval: "1" },
   });
+  const port = portOption(args.port);
+  const interval = secondsOption(args.interval, "interval");
   let beat = 0;
   const heartbeat = new LoopingCall(() => {
     beat++;
@@ -29,8 +31,12 @@ if (import.meta.main) {
       client.transport.write(`heartbeat ${beat}\r\n`);
     }
   });
-  heartbeat.start(Number(args.interval));
-  reactor.listenTCP(Number(args.port), Factory.forProtocol(Listener));
+  reactor.listenTCP(port, Factory.forProtocol(Listener));
+  heartbeat.start(interval);
   reactor.addSystemEventTrigger("before", "shutdown", () => heartbeat.stop());
   reactor.run();
+}
+
+if (import.meta.main) {
+  runExample("heartbeat.ts [--port 8009] [--interval 1]", main);
 }

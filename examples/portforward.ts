@@ -3,18 +3,26 @@
 // A TCP port forwarder: every connection on --port is forwarded to --dest
 // (any client endpoint string), with backpressure both ways. The same is one
 // command with the runner: `twist portforward --listen tcp:8080 --dest ...`.
-import { parseArgs } from "@std/cli";
 import { clientFromString, reactor } from "../mod.ts";
 import { ProxyFactory } from "../src/protocols/portforward.ts";
+import { parseOptions, portOption, runExample, UsageError } from "./_cli.ts";
 
-if (import.meta.main) {
-  const args = parseArgs(Deno.args, {
+function main(argv: string[]): void {
+  const args = parseOptions(argv, {
     string: ["port", "dest"],
     default: { port: "8080", dest: "tcp:host=127.0.0.1:port=80" },
   });
-  reactor.listenTCP(
-    Number(args.port),
-    new ProxyFactory(clientFromString(reactor, args.dest)),
-  );
+  const port = portOption(args.port);
+  let dest;
+  try {
+    dest = clientFromString(reactor, args.dest);
+  } catch (e) {
+    throw new UsageError(`Invalid --dest: ${(e as Error).message}`);
+  }
+  reactor.listenTCP(port, new ProxyFactory(dest));
   reactor.run();
+}
+
+if (import.meta.main) {
+  runExample("portforward.ts [--port 8080] [--dest ENDPOINT]", main);
 }

@@ -2,7 +2,6 @@
 //
 // Leaves a quote on the quote server and prints the one it gets back.
 // deno-lint-ignore-file no-console
-import { parseArgs } from "@std/cli";
 import {
   ClientFactory,
   type Failure,
@@ -10,6 +9,7 @@ import {
   reactor,
 } from "../mod.ts";
 import { LineReceiver } from "../src/protocols/basic.ts";
+import { parseOptions, portOption, runExample } from "./_cli.ts";
 
 class QuoteClient extends LineReceiver {
   quote = "";
@@ -45,16 +45,21 @@ class QuoteClientFactory extends ClientFactory {
   }
 }
 
-if (import.meta.main) {
-  const args = parseArgs(Deno.args, {
+function main(argv: string[]): void {
+  const args = parseOptions(argv, {
     string: ["port"],
     default: { port: "8007" },
+    positionals: 1,
   });
-  const quote = String(args._[0] ?? "The early bird gets the worm.");
+  const quote = args._[0] ?? "The early bird gets the worm.";
   reactor.connectTCP(
     "localhost",
-    Number(args.port),
+    portOption(args.port),
     new QuoteClientFactory(quote),
   );
   reactor.run();
+}
+
+if (import.meta.main) {
+  runExample('quoteclient.ts ["A quote to leave"] [--port 8007]', main);
 }

@@ -3,9 +3,9 @@
 // The counting quote server: each client sends a quote (one line) and gets
 // back the quote the previous client left, numbered; its own quote is kept
 // for the next client. The first client gets the server's own quote.
-import { parseArgs } from "@std/cli";
 import { Factory, type IAddress, reactor } from "../mod.ts";
 import { LineReceiver } from "../src/protocols/basic.ts";
+import { parseOptions, portOption, runExample } from "./_cli.ts";
 
 class QuoteFactory extends Factory {
   count = 0;
@@ -30,11 +30,13 @@ class QuoteProtocol extends LineReceiver {
   }
 }
 
-if (import.meta.main) {
-  const args = parseArgs(Deno.args, {
+function main(argv: string[]): void {
+  const args = parseOptions(argv, {
     string: ["port"],
     default: { port: "8007" },
   });
-  reactor.listenTCP(Number(args.port), new QuoteFactory());
+  reactor.listenTCP(portOption(args.port), new QuoteFactory());
   reactor.run();
 }
+
+if (import.meta.main) runExample("quoteserver.ts [--port 8007]", main);

@@ -5,7 +5,6 @@
 // connection fails or is lost, until you press Ctrl-C. Try it with
 // `deno task echo` started and stopped a few times.
 // deno-lint-ignore-file no-console
-import { parseArgs } from "@std/cli";
 import {
   type Failure,
   type IConnector,
@@ -13,6 +12,7 @@ import {
   reactor,
   ReconnectingClientFactory,
 } from "../mod.ts";
+import { parseOptions, portOption, runExample, secondsOption } from "./_cli.ts";
 
 class Hello extends Protocol {
   override connectionMade(): void {
@@ -49,23 +49,30 @@ class Reconnecting extends ReconnectingClientFactory {
 
   override clientConnectionLost(connector: IConnector, reason: Failure): void {
     super.clientConnectionLost(connector, reason);
-    console.log(`Connection lost; retrying in ${this.delay.toFixed(1)} s`);
+    // Stopping (Ctrl-C): the connection is closed on purpose, no retry.
+    if (!this.continueTrying) console.log("Connection closed.");
+    else console.log(`Connection lost; retrying in ${this.delay.toFixed(1)} s`);
   }
 }
 
-if (import.meta.main) {
-  const args = parseArgs(Deno.args, {
+function main(argv: string[]): void {
+  const args = parseOptions(argv, {
     string: ["port", "max-delay"],
     default: { port: "8000", "max-delay": "10" },
   });
+  const port = portOption(args.port);
   const factory = new Reconnecting();
-  factory.maxDelay = Number(args["max-delay"]);
+  factory.maxDelay = secondsOption(args["max-delay"], "max-delay");
   factory.noisy = false;
-  reactor.connectTCP("localhost", Number(args.port), factory);
+  reactor.connectTCP("localhost", port, factory);
   reactor.addSystemEventTrigger(
     "before",
     "shutdown",
     () => factory.stopTrying(),
   );
   reactor.run();
+}
+
+if (import.meta.main) {
+  runExample("reconnecting_client.ts [--port 8000] [--max-delay 10]", main);
 }

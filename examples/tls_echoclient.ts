@@ -3,7 +3,6 @@
 // The echo client over TLS: trusts the CA given with --ca (the test CA by
 // default), sends "Hello, world!", prints the reply and stops.
 // deno-lint-ignore-file no-console
-import { parseArgs } from "@std/cli";
 import {
   ClientFactory,
   type Failure,
@@ -11,6 +10,7 @@ import {
   Protocol,
   reactor,
 } from "../mod.ts";
+import { parseOptions, portOption, runExample } from "./_cli.ts";
 
 class EchoClient extends Protocol {
   override connectionMade(): void {
@@ -40,14 +40,32 @@ class EchoFactory extends ClientFactory {
   }
 }
 
-if (import.meta.main) {
-  const args = parseArgs(Deno.args, {
+function main(argv: string[]): void {
+  const args = parseOptions(argv, {
     string: ["port", "ca"],
     default: { port: "8443", ca: "tests/fixtures/tls/ca.pem" },
   });
-  const caCerts = [Deno.readTextFileSync(args.ca)];
-  reactor.connectSSL("localhost", Number(args.port), new EchoFactory(), {
+  const port = portOption(args.port);
+  const caCerts = [readFile(args.ca)];
+  reactor.connectSSL("localhost", port, new EchoFactory(), {
     caCerts,
   });
   reactor.run();
+}
+
+function readFile(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) {
+      throw new Error(
+        `Cannot read "${path}": run again with --allow-read=${path}`,
+      );
+    }
+    throw new Error(`Cannot read "${path}": ${(e as Error).message}`);
+  }
+}
+
+if (import.meta.main) {
+  runExample("tls_echoclient.ts [--port 8443] [--ca FILE]", main);
 }

@@ -1,11 +1,18 @@
-// deno run --allow-net=127.0.0.1 examples/udp_echo.ts server|client [--port 8008] [--message TEXT]
+// deno run --allow-net=127.0.0.1 examples/udp_echo.ts server|client [--port 8008] [--message TEXT] [--timeout 5]
 //
 // UDP echo (RFC 862 over datagrams) with DatagramProtocol: `server` sends
 // every datagram back to where it came from; `client` sends one message,
-// prints the reply and stops.
+// prints the reply and stops (or, with no reply within --timeout seconds,
+// says so and exits 1: UDP has no connection to tell it nobody listens).
 // deno-lint-ignore-file no-console
-import { parseArgs } from "@std/cli";
 import { DatagramProtocol, type IPv4Address, reactor } from "../mod.ts";
+import {
+  parseOptions,
+  portOption,
+  runExample,
+  secondsOption,
+  UsageError,
+} from "./_cli.ts";
 
 class Echo extends DatagramProtocol {
   override datagramReceived(data: Uint8Array, addr: IPv4Address): void {
@@ -14,27 +21,43 @@ class Echo extends DatagramProtocol {
 }
 
 class Client extends DatagramProtocol {
-  constructor(readonly port: number, readonly message: string) {
+  constructor(
+    readonly port: number,
+    readonly message: string,
+    readonly timeout: number,
+  ) {
     super();
   }
+
+  #timer?: ReturnType<typeof reactor.callLater>;
 
   override startProtocol(): void {
     this.transport.connect("127.0.0.1", this.port);
     this.transport.write(this.message);
+    this.#timer = reactor.callLater(this.timeout, () => {
+      console.error(
+        `No reply from 127.0.0.1:${this.port} within ${this.timeout} s: is the server running?`,
+      );
+      Deno.exitCode = 1;
+      reactor.stop();
+    });
   }
 
   override datagramReceived(data: Uint8Array): void {
+    this.#timer?.cancel();
     console.log("Server said:", new TextDecoder().decode(data));
     reactor.stop();
   }
 }
 
-if (import.meta.main) {
-  const args = parseArgs(Deno.args, {
-    string: ["port", "message"],
-    default: { port: "8008", message: "Hello, world!" },
+function main(argv: string[]): void {
+  const args = parseOptions(argv, {
+    string: ["port", "message", "timeout"],
+    default: { port: "8008", message: "Hello, world!", timeout: "5" },
+    positionals: 1,
   });
-  const port = Number(args.port);
+  const port = portOption(args.port);
+  const timeout = secondsOption(args.timeout, "timeout");
   if (args._[0] === "server") {
     const listening = reactor.listenUDP(port, new Echo(), {
       interface: "127.0.0.1",
@@ -43,14 +66,22 @@ if (import.meta.main) {
       console.log(`UDP echo on port ${listening.getHost().port}`)
     );
   } else if (args._[0] === "client") {
-    reactor.listenUDP(0, new Client(port, args.message), {
+    reactor.listenUDP(0, new Client(port, args.message, timeout), {
       interface: "127.0.0.1",
     });
   } else {
-    console.error(
-      "usage: udp_echo.ts server|client [--port N] [--message TEXT]",
+    throw new UsageError(
+      args._[0] === undefined
+        ? "Missing server or client"
+        : `Unknown mode "${args._[0]}": expected server or client`,
     );
-    Deno.exit(2);
   }
   reactor.run();
+}
+
+if (import.meta.main) {
+  runExample(
+    "udp_echo.ts server|client [--port 8008] [--message TEXT] [--timeout 5]",
+    main,
+  );
 }

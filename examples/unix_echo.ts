@@ -4,8 +4,8 @@
 // socket file when it stops), `client` sends "Hello, world!" and prints the
 // reply. Deno wants read, write and net permission on the exact path.
 // deno-lint-ignore-file no-console
-import { parseArgs } from "@std/cli";
 import {
+  CannotListenError,
   ClientFactory,
   Factory,
   type Failure,
@@ -14,6 +14,7 @@ import {
   reactor,
 } from "../mod.ts";
 import { Echo } from "../src/protocols/wire.ts";
+import { parseOptions, runExample, UsageError } from "./_cli.ts";
 
 class Hello extends Protocol {
   override connectionMade(): void {
@@ -40,21 +41,41 @@ class HelloFactory extends ClientFactory {
   }
 }
 
-if (import.meta.main) {
-  const args = parseArgs(Deno.args, {
+function main(argv: string[]): void {
+  const args = parseOptions(argv, {
     string: ["path"],
     default: { path: "/tmp/twist-echo.sock" },
+    positionals: 1,
   });
   if (args._[0] === "server") {
-    reactor.listenUNIX(args.path, Factory.forProtocol(Echo), {
-      wantPID: false,
-    });
+    try {
+      reactor.listenUNIX(args.path, Factory.forProtocol(Echo), {
+        wantPID: false,
+      });
+    } catch (e) {
+      if (
+        e instanceof CannotListenError &&
+        e.cause instanceof Deno.errors.AddrInUse
+      ) {
+        throw new Error(
+          `${args.path} is in use: if no server is running there, remove the stale socket file (rm ${args.path}) and run again`,
+        );
+      }
+      throw e;
+    }
     console.log(`listening on ${args.path}`);
   } else if (args._[0] === "client") {
     reactor.connectUNIX(args.path, new HelloFactory());
   } else {
-    console.error("usage: unix_echo.ts server|client [--path PATH]");
-    Deno.exit(2);
+    throw new UsageError(
+      args._[0] === undefined
+        ? "Missing server or client"
+        : `Unknown mode "${args._[0]}": expected server or client`,
+    );
   }
   reactor.run();
+}
+
+if (import.meta.main) {
+  runExample("unix_echo.ts server|client [--path /tmp/twist-echo.sock]", main);
 }

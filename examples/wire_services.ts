@@ -10,7 +10,6 @@
 // ("echo on port 7007"). Try `nc localhost 1717` for a quote, `nc localhost
 // 1313` for the time, `nc localhost 1919 | head` for chargen. Ctrl-C stops it.
 // deno-lint-ignore-file no-console
-import { parseArgs } from "@std/cli";
 import { Factory, type ProtocolClass, reactor } from "../mod.ts";
 import {
   Chargen,
@@ -19,6 +18,7 @@ import {
   Echo,
   QOTD,
 } from "../src/protocols/wire.ts";
+import { parseOptions, runExample, UsageError } from "./_cli.ts";
 
 /** Each service: its protocol and default port. */
 const services: Record<string, { protocol: ProtocolClass; port: number }> = {
@@ -29,36 +29,32 @@ const services: Record<string, { protocol: ProtocolClass; port: number }> = {
   daytime: { protocol: Daytime, port: 1313 },
 };
 
-const USAGE = `Usage: wire_services.ts [--interface HOST] ${
+const USAGE = `wire_services.ts [--interface HOST] ${
   Object.entries(services).map(([name, s]) => `[--${name} ${s.port}]`).join(
     " ",
   )
 }`;
 
-/** Parses a port flag, or exits with a message. */
+/** Parses a port flag. */
 function portOf(name: string, value: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    console.error(`Invalid port "${value}" for --${name}: expected 0-65535`);
-    Deno.exit(2);
+  if (!/^\d+$/.test(value) || port > 65_535) {
+    throw new UsageError(
+      `Invalid port "${value}" for --${name}: expected 0-65535`,
+    );
   }
   return port;
 }
 
-function main(): void {
+function main(argv: string[]): void {
   const names = Object.keys(services);
-  const args = parseArgs(Deno.args, {
+  const args = parseOptions(argv, {
     string: [...names, "interface"],
-    boolean: ["help"],
     default: {
       interface: "0.0.0.0",
       ...Object.fromEntries(names.map((n) => [n, String(services[n].port)])),
     },
   });
-  if (args.help) {
-    console.log(USAGE);
-    return;
-  }
   for (const name of names) {
     const port = reactor.listenTCP(
       portOf(name, String(args[name])),
@@ -70,4 +66,4 @@ function main(): void {
   reactor.run();
 }
 
-if (import.meta.main) main();
+if (import.meta.main) runExample(USAGE, main);

@@ -7,8 +7,10 @@
  * deno run --allow-net --allow-read jsr:@twist/twist/cli serve ./my_factory.ts --listen tcp:9000
  * ```
  *
- * Logs go to stderr with timestamps (`--log-format json` for JSON lines,
- * `--quiet` for errors only). SIGINT and SIGTERM stop the server gracefully:
+ * Logs go to stderr with timestamps, as with Twisted's `twist`:
+ * `--log-level debug|info|warn|error` (default `info`; `--quiet` is
+ * `--log-level=error`), `--log-file PATH` (`-` for stdout; needs
+ * `--allow-write=PATH`) and `--log-format text|json` (JSON lines). SIGINT and SIGTERM stop the server gracefully:
  * it stops listening, lets connections finish their writes, and exits 0.
  * Bad arguments print one line and exit with code 2.
  *
@@ -35,7 +37,7 @@ import {
   type IStreamServerEndpoint,
   serverFromString,
 } from "./internet/endpoints.ts";
-import { formatEvent, log, type LogEvent } from "./logger.ts";
+import { formatEvent, log, type LogEvent, type LogLevel } from "./logger.ts";
 import { Chargen, Daytime, Discard, Echo, QOTD } from "./protocols/wire.ts";
 import { ProxyFactory } from "./protocols/portforward.ts";
 // Registers the haproxy: endpoint type, for --listen haproxy:tcp:8000.
@@ -67,7 +69,7 @@ const WIRE: Record<string, [ProtocolClass, string]> = {
 const RUNNER_HELP =
   `twist ${VERSION}: serve a Twisted-style protocol with one command.
 
-Usage: twist [--log-format text|json] [--quiet] COMMAND [options]
+Usage: twist [--log-level LEVEL] [--log-file PATH] [--log-format text|json] COMMAND [options]
 
 Commands:
 ${
@@ -79,8 +81,12 @@ ${
   serve        serves the Factory, Protocol class or service a module exports by default
 
 Options:
-  --log-format text|json   log format on stderr (default: text)
-  --quiet                  log errors only
+  --log-level LEVEL        log events at LEVEL or above: debug, info, warn,
+                           error (default: info)
+  --log-file PATH          log to PATH (appending; - for stdout) instead of
+                           stderr: run with --allow-write=PATH
+  --log-format text|json   log format (default: text)
+  --quiet                  log errors only (--log-level=error)
   -h, --help               show help (also: twist COMMAND --help)
   --version                show the version
 
@@ -155,9 +161,9 @@ export interface CLIOptions {
   reactor?:
     & IReactorEndpoints
     & Pick<IReactorCore, "run" | "addSystemEventTrigger">;
-  /** Writes a line to stdout. */
+  /** Writes a line to stdout. @default {a line to Deno.stdout} */
   stdout?: (line: string) => void;
-  /** Writes a line to stderr. */
+  /** Writes a line to stderr. @default {a line to Deno.stderr} */
   stderr?: (line: string) => void;
 }
 
@@ -235,22 +241,53 @@ async function loadFactory(
     );
   }
   const d = loaded.default;
-  if (d && typeof (d as IProtocolFactory).buildProtocol === "function") {
-    return d as IProtocolFactory;
-  }
   if (isService(d)) return d;
-  if (typeof d === "function") return Factory.forProtocol(d as ProtocolClass);
+  const factory = servable(d);
+  if (factory) return factory;
   throw new UsageError(
-    `"${module}" must export a Factory, a Protocol class or a service by default`,
+    `"${module}" must export by default a Factory (with buildProtocol), a Protocol class (with makeConnection) or a service (with startService), not ${
+      describeExport(d)
+    }`,
   );
 }
+
+/**
+ * The factory `twist serve` serves, checked at start-up rather than at the
+ * first connection: a Factory, or a Protocol class (a service is recognised
+ * before, by `isService`).
+ */
+function servable(d: unknown): IProtocolFactory | undefined {
+  if (
+    d !== null && typeof d === "object" &&
+    typeof (d as IProtocolFactory).buildProtocol === "function"
+  ) {
+    return d as IProtocolFactory;
+  }
+  if (
+    typeof d === "function" &&
+    typeof (d as { prototype?: { makeConnection?: unknown } }).prototype
+        ?.makeConnection === "function"
+  ) {
+    return Factory.forProtocol(d as ProtocolClass);
+  }
+  return undefined;
+}
+
+function describeExport(d: unknown): string {
+  if (d === undefined) return "nothing (no default export)";
+  if (typeof d === "function") return `the function ${d.name || "(anonymous)"}`;
+  if (d === null) return "null";
+  return typeof d === "object" ? "an object without buildProtocol" : typeof d;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 
 /**
  * Runs the `twist` command line `argv`; resolves with the exit code once the
  * server has stopped (0 after SIGINT/SIGTERM, 1 if it could not start, 2 for
  * a bad command line).
  *
- * @example
+ * @example Calling `main`
  * ```ts
  * import { main } from "@twist/twist/cli";
  * import { assertEquals } from "@std/assert";
@@ -262,15 +299,24 @@ async function loadFactory(
  */
 export async function main(
   argv: string[],
-  options: CLIOptions = {},
+  options?: CLIOptions,
 ): Promise<number> {
+  options ??= {};
   const out = options.stdout ?? writeLine(Deno.stdout);
   const err = options.stderr ?? writeLine(Deno.stderr);
   const reactor = options.reactor ?? defaultReactor;
+  let closeLog: (() => void) | undefined;
   let unknown: string | undefined;
   const args = parseArgs(argv, {
     boolean: ["help", "version", "quiet"],
-    string: ["listen", "dest", "log-format", "workers"],
+    string: [
+      "listen",
+      "dest",
+      "log-format",
+      "log-level",
+      "log-file",
+      "workers",
+    ],
     collect: ["listen"],
     alias: { h: "help" },
     unknown: (arg: string) => {
@@ -310,6 +356,22 @@ export async function main(
     if (format !== "text" && format !== "json") {
       throw new UsageError(
         `Invalid --log-format "${format}": expected "text" or "json"`,
+      );
+    }
+    const levelOption = stringOption(args, "log-level");
+    if (levelOption !== undefined && args.quiet) {
+      throw new UsageError("Use --quiet or --log-level, not both");
+    }
+    const level = (levelOption ?? (args.quiet ? "error" : "info")) as LogLevel;
+    if (!LOG_LEVELS.includes(level)) {
+      throw new UsageError(
+        `Invalid --log-level "${level}": expected ${LOG_LEVELS.join(", ")}`,
+      );
+    }
+    const logFile = stringOption(args, "log-file");
+    if ((args.listen as string[]).includes("")) {
+      throw new UsageError(
+        "--listen needs a value: an endpoint such as tcp:8000",
       );
     }
     const workers = workersOption(args.workers, command);
@@ -357,13 +419,19 @@ export async function main(
       } else factory = served;
     }
     // Logging: replace the default observer.
+    const logTo = logFile === undefined ? { write: err } : openLog(logFile);
+    if (typeof logTo === "string") {
+      err(`twist: ${logTo}`);
+      return 1;
+    }
+    closeLog = logTo.close;
     for (const observer of [...log.observers]) log.removeObserver(observer);
-    const quiet = args.quiet === true;
+    const min = LOG_LEVELS.indexOf(level);
     log.addObserver((event: LogEvent) => {
-      if (quiet && event.level !== "error") return;
+      if (LOG_LEVELS.indexOf(event.level) < min) return;
       if (format === "json") {
         const { failure, ...rest } = event;
-        err(
+        logTo.write(
           JSON.stringify({
             ...rest,
             time: new Date(event.time).toISOString(),
@@ -371,7 +439,7 @@ export async function main(
           }),
         );
       } else {
-        err(formatEvent(event));
+        logTo.write(formatEvent(event));
       }
     });
     if (workers !== undefined) {
@@ -416,7 +484,30 @@ export async function main(
       return 2;
     }
     throw e;
+  } finally {
+    closeLog?.();
   }
+}
+
+/** Opens `path` for the log (appending; `-` is stdout), or says why not. */
+function openLog(
+  path: string,
+): { write(line: string): void; close?(): void } | string {
+  if (path === "-") return { write: writeLine(Deno.stdout) };
+  const denied =
+    `Cannot open the log file "${path}": run again with --allow-write=${path}`;
+  // Queried first: the runner never makes Deno prompt.
+  if (Deno.permissions.querySync({ name: "write", path }).state !== "granted") {
+    return denied;
+  }
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { append: true, create: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) return denied;
+    return `Cannot open the log file "${path}": ${(e as Error).message}`;
+  }
+  return { write: writeLine(file), close: () => file.close() };
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -63,7 +63,7 @@ export interface LogCapture extends Disposable {
  * Formats an event as one line of text (plus the traceback for failures):
  * `2026-01-01T00:00:00.000Z [error] why: message`.
  *
- * @example
+ * @example Calling `formatEvent`
  * ```ts
  * import { formatEvent } from "@twist/twist";
  * import { assertStringIncludes } from "@std/assert";
@@ -92,7 +92,7 @@ const levels: Record<LogLevel, number> = {
  * Makes an observer that writes events at `level` or above to stderr with
  * `formatEvent`.
  *
- * @example
+ * @example Calling `stderrObserver`
  * ```ts
  * import { Logger, stderrObserver } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -103,7 +103,8 @@ const levels: Record<LogLevel, number> = {
  * assertEquals(logger.observers, [errorsOnly]);
  * ```
  */
-export function stderrObserver(level: LogLevel = "info"): LogObserver {
+export function stderrObserver(level?: LogLevel): LogObserver {
+  level ??= "info";
   const min = levels[level];
   return (event) => {
     if (levels[event.level] < min) return;
@@ -120,7 +121,7 @@ export function stderrObserver(level: LogLevel = "info"): LogObserver {
  * shows warnings and errors (unhandled failures among them) on stderr and keeps
  * informational messages quiet.
  *
- * @example
+ * @example Using `defaultObserver`
  * ```ts
  * import { defaultObserver } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -163,7 +164,8 @@ export class Logger {
   #started: LogObserver | undefined;
 
   /** Creates a logger with the given observers (default: stderr). */
-  constructor(observers: LogObserver[] = [defaultObserver]) {
+  constructor(observers?: LogObserver[]) {
+    observers ??= [defaultObserver];
     this.#observers = [...observers];
   }
 
@@ -228,7 +230,8 @@ export class Logger {
    * default observer (Twisted's `log.startLogging(sys.stderr)`). Calling it
    * again changes the level; events are still written once.
    */
-  startLogging(level: LogLevel = "info"): void {
+  startLogging(level?: LogLevel): void {
+    level ??= "info";
     this.removeObserver(defaultObserver);
     if (this.#started) this.removeObserver(this.#started);
     this.#started = stderrObserver(level);
@@ -290,7 +293,7 @@ export class Logger {
 /**
  * The shared logger Twist reports to.
  *
- * @example
+ * @example Using `log`
  * ```ts
  * import { log } from "@twist/twist";
  * import { assertEquals } from "@std/assert";

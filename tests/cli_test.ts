@@ -251,3 +251,104 @@ Deno.test("twist portforward checks its destination at start-up: not granted, it
     assert(!child.stderr().includes("listening"), child.stderr());
   }
 });
+
+/** Runs the runner to its end and returns its exit code and output. */
+async function runToEnd(
+  permissions: string[],
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  await using child = twist(permissions, ...args);
+  const { code } = await child.wait();
+  return { code, stdout: child.stdout(), stderr: child.stderr() };
+}
+
+Deno.test("twist: mistakes are one line naming the fix, with exit code 2 (command line) or 1 (environment)", async () => {
+  const cwd = Deno.cwd();
+  const cases: [string[], string[], number, string][] = [
+    [
+      NET,
+      ["echo", "--listen"],
+      2,
+      "--listen needs a value: an endpoint such as tcp:8000",
+    ],
+    [
+      NET,
+      ["echo", "--log-level", "loud"],
+      2,
+      'Invalid --log-level "loud": expected debug, info, warn, error',
+    ],
+    [
+      NET,
+      ["--quiet", "--log-level", "info", "echo"],
+      2,
+      "Use --quiet or --log-level, not both",
+    ],
+    [
+      [...NET, "--allow-read=."],
+      ["serve", "tests/fixtures/cli_not_servable.ts", ...LISTEN],
+      2,
+      '"tests/fixtures/cli_not_servable.ts" must export by default a Factory (with buildProtocol), a Protocol class (with makeConnection) or a service (with startService), not the function hello',
+    ],
+    [
+      [],
+      ["echo", "--listen", "unix:relative.sock"],
+      1,
+      `Cannot listen on "unix:relative.sock": permission denied: run again with --allow-read=${cwd}/relative.sock --allow-write=${cwd}/relative.sock --allow-net=unix:${cwd}/relative.sock`,
+    ],
+    [
+      NET,
+      ["--log-file", "/tmp/twist-tests/cli.log", "echo", ...LISTEN],
+      1,
+      'Cannot open the log file "/tmp/twist-tests/cli.log": run again with --allow-write=/tmp/twist-tests/cli.log',
+    ],
+  ];
+  for (const [permissions, args, code, line] of cases) {
+    const got = await runToEnd(permissions, ...args);
+    assertEquals(
+      { code: got.code, stderr: got.stderr, stdout: got.stdout },
+      { code, stderr: `twist: ${line}\n`, stdout: "" },
+      args.join(" "),
+    );
+  }
+});
+
+Deno.test("twist --log-level and --log-file, as Twisted's twist", async () => {
+  Deno.mkdirSync("/tmp/twist-tests", { recursive: true });
+  const path = "/tmp/twist-tests/cli-log-file.log";
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // Not there.
+  }
+  {
+    await using child = twist(
+      [...NET, `--allow-write=${path}`],
+      "--log-file",
+      path,
+      "--log-format",
+      "json",
+      "echo",
+      ...LISTEN,
+    );
+    // The log goes to the file, nothing to stderr.
+    const deadline = Date.now() + 20_000;
+    const logged = (): string => {
+      try {
+        return Deno.readTextFileSync(path);
+      } catch {
+        return ""; // not created yet
+      }
+    };
+    while (!logged().includes("listening on")) {
+      if (Date.now() > deadline) throw new Error("no log line in the file");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await stop(child);
+    assertEquals(child.stderr(), "");
+    const events = Deno.readTextFileSync(path).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert(events.some((e) => /^echo listening on /.test(e.message)));
+    assert(events.every((e) => e.level === "info" || e.level === "warn"));
+  }
+});

@@ -113,6 +113,11 @@ Deno.test("examples: the reconnecting client follows a server that comes and goe
     assertEquals(count(client.stdout(), "Connected."), 2);
     client.process.kill("SIGINT");
     assertEquals((await client.wait()).code, 0);
+    // Stopping on Ctrl-C closes the connection on purpose: no "retrying".
+    assertEquals(
+      client.stdout().slice(client.stdout().lastIndexOf("Server said:")),
+      "Server said: hello\nConnection closed.\n",
+    );
     server.process.kill("SIGINT");
     await server.wait();
   }

@@ -38,7 +38,7 @@ Deno.test("examples: the command-per-line process runner", async () => {
   await using server = spawn(
     DENO,
     run(
-      `--allow-net=0.0.0.0:${port}`,
+      `--allow-net=127.0.0.1:${port}`,
       "--allow-run=date,uptime,whoami",
       "examples/process_runner.ts",
       "--port",

@@ -11,7 +11,7 @@ export type IPAddressType = "TCP" | "UDP";
 /**
  * An IPv4 address of a TCP or UDP endpoint.
  *
- * @example
+ * @example Using `IPv4Address`
  * ```ts
  * import { IPv4Address } from "@twist/twist";
  * import { assert, assertEquals } from "@std/assert";
@@ -51,7 +51,7 @@ export class IPv4Address implements IAddress {
 /**
  * An IPv6 address of a TCP or UDP endpoint.
  *
- * @example
+ * @example Using `IPv6Address`
  * ```ts
  * import { IPv6Address } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -79,8 +79,9 @@ export class IPv6Address implements IAddress {
     host: string,
     port: number,
     flowInfo = 0,
-    scopeID: number | string = 0,
+    scopeID?: number | string,
   ) {
+    scopeID ??= 0;
     this.type = type;
     this.host = host;
     this.port = port;
@@ -105,7 +106,7 @@ export class IPv6Address implements IAddress {
  * The address of a UNIX socket; `name` is its path, or `null` for an unnamed
  * socket.
  *
- * @example
+ * @example Using `UNIXAddress`
  * ```ts
  * import { UNIXAddress } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -140,7 +141,7 @@ export class UNIXAddress implements IAddress {
 /**
  * Turns a Deno network address into a Twist address.
  *
- * @example
+ * @example Calling `fromDenoAddr`
  * ```ts
  * import { IPv6Address } from "@twist/twist";
  * import { fromDenoAddr } from "./address.ts";

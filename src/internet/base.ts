@@ -477,7 +477,8 @@ export class ReactorBase implements IReactorCore, IReactorTime {
    * @throws {ReactorAlreadyRunning} if it is running (or still shutting down)
    * @throws {ReactorNotRestartable} if it has been stopped before
    */
-  run(options: RunOptions = {}): Promise<void> {
+  run(options?: RunOptions): Promise<void> {
+    options ??= {};
     if (this.#started) throw new ReactorAlreadyRunning();
     if (this.#startedBefore) throw new ReactorNotRestartable();
     this.#started = true;

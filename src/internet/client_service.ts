@@ -37,7 +37,7 @@ export interface BackoffOptions {
  * Twisted's exponential backoff for `ClientService`:
  * `min(initialDelay * factor ** attempt, maxDelay) + jitter()`.
  *
- * @example
+ * @example Calling `backoffPolicy`
  * ```ts
  * import { backoffPolicy } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -47,7 +47,8 @@ export interface BackoffOptions {
  * assertEquals(policy(1000), 60);
  * ```
  */
-export function backoffPolicy(options: BackoffOptions = {}): RetryPolicy {
+export function backoffPolicy(options?: BackoffOptions): RetryPolicy {
+  options ??= {};
   const {
     initialDelay = 1,
     maxDelay = 60,
@@ -89,7 +90,7 @@ interface Waiter {
  * to a `MultiService` with `setServiceParent` and it starts and stops with
  * the application.
  *
- * @example
+ * @example Using `ClientService`
  * ```ts ignore
  * import { ClientService, clientFromString, ClientFactory, Protocol, reactor } from "@twist/twist";
  *
@@ -125,8 +126,9 @@ export class ClientService implements IService {
   constructor(
     endpoint: IStreamClientEndpoint,
     factory: IProtocolFactory,
-    options: ClientServiceOptions = {},
+    options?: ClientServiceOptions,
   ) {
+    options ??= {};
     this.#endpoint = endpoint;
     this.#factory = factory;
     this.#retryPolicy = options.retryPolicy ?? backoffPolicy();
@@ -214,8 +216,9 @@ export class ClientService implements IService {
    * `failAfterFailures`, fails once that many attempts in a row have failed.
    */
   whenConnected(
-    options: { failAfterFailures?: number } = {},
+    options?: { failAfterFailures?: number },
   ): Deferred<IProtocol> {
+    options ??= {};
     if (this.#current) return succeed(this.#current);
     const d = new Deferred<IProtocol>((self) => {
       this.#waiters = this.#waiters.filter((w) => w.d !== self);

@@ -64,7 +64,7 @@ export type IReactorEndpoints = IReactorTCP & IReactorSSL & IReactorUNIX;
 /**
  * Somewhere to listen: `listen(factory)` fires with the listening port.
  *
- * @example
+ * @example Implementing or using `IStreamServerEndpoint`
  * ```ts
  * import { Factory, Protocol, Reactor, TCP4ServerEndpoint, type IStreamServerEndpoint } from "@twist/twist";
  *
@@ -82,7 +82,7 @@ export interface IStreamServerEndpoint {
  * Somewhere to connect to: `connect(factory)` fires with the connected
  * protocol. Cancelling the Deferred stops the attempt.
  *
- * @example
+ * @example Implementing or using `IStreamClientEndpoint`
  * ```ts
  * import { ClientFactory, Protocol, Reactor, TCP4ClientEndpoint, type IStreamClientEndpoint } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -182,7 +182,7 @@ export interface TCPServerEndpointOptions {
 /**
  * Listens on an IPv4 TCP port.
  *
- * @example
+ * @example Using `TCP4ServerEndpoint`
  * ```ts
  * import { Factory, Protocol, Reactor, TCP4ServerEndpoint } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -204,8 +204,9 @@ export class TCP4ServerEndpoint implements IStreamServerEndpoint {
   constructor(
     reactor: IReactorTCP,
     port: number,
-    options: TCPServerEndpointOptions = {},
+    options?: TCPServerEndpointOptions,
   ) {
+    options ??= {};
     this.#reactor = reactor;
     this.port = port;
     this.options = { interface: "0.0.0.0", ...options };
@@ -222,7 +223,7 @@ export class TCP4ServerEndpoint implements IStreamServerEndpoint {
 /**
  * Listens on an IPv6 TCP port (default interface `"::"`).
  *
- * @example
+ * @example Using `TCP6ServerEndpoint`
  * ```ts
  * import { Reactor, TCP6ServerEndpoint } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -235,8 +236,9 @@ export class TCP6ServerEndpoint extends TCP4ServerEndpoint {
   constructor(
     reactor: IReactorTCP,
     port: number,
-    options: TCPServerEndpointOptions = {},
+    options?: TCPServerEndpointOptions,
   ) {
+    options ??= {};
     super(reactor, port, { interface: "::", ...options });
   }
 }
@@ -253,7 +255,7 @@ export interface TCPClientEndpointOptions {
  * Connects over TCP to an IPv4 host (names are resolved, and Deno tries the
  * addresses Happy-Eyeballs style).
  *
- * @example
+ * @example Using `TCP4ClientEndpoint`
  * ```ts
  * import { Reactor, TCP4ClientEndpoint } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -276,8 +278,9 @@ export class TCP4ClientEndpoint implements IStreamClientEndpoint {
     reactor: IReactorTCP,
     host: string,
     port: number,
-    options: TCPClientEndpointOptions = {},
+    options?: TCPClientEndpointOptions,
   ) {
+    options ??= {};
     this.#reactor = reactor;
     this.host = host;
     this.port = port;
@@ -297,7 +300,7 @@ export class TCP4ClientEndpoint implements IStreamClientEndpoint {
 /**
  * Connects over TCP to an IPv6 host.
  *
- * @example
+ * @example Using `TCP6ClientEndpoint`
  * ```ts
  * import { Reactor, TCP6ClientEndpoint } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -311,7 +314,7 @@ export class TCP6ClientEndpoint extends TCP4ClientEndpoint {}
  * Connects to a host name, trying its IPv4 and IPv6 addresses
  * Happy-Eyeballs style (Deno's `Deno.connect` does this).
  *
- * @example
+ * @example Using `HostnameEndpoint`
  * ```ts
  * import { HostnameEndpoint, Reactor } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -324,7 +327,7 @@ export class HostnameEndpoint extends TCP4ClientEndpoint {}
 /**
  * Listens on a UNIX socket.
  *
- * @example
+ * @example Using `UNIXServerEndpoint`
  * ```ts
  * import { Reactor, UNIXServerEndpoint } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -343,8 +346,9 @@ export class UNIXServerEndpoint implements IStreamServerEndpoint {
   constructor(
     reactor: IReactorUNIX,
     path: string,
-    options: ListenUNIXOptions = {},
+    options?: ListenUNIXOptions,
   ) {
+    options ??= {};
     this.#reactor = reactor;
     this.path = path;
     this.options = options;
@@ -361,7 +365,7 @@ export class UNIXServerEndpoint implements IStreamServerEndpoint {
 /**
  * Connects to a UNIX socket.
  *
- * @example
+ * @example Using `UNIXClientEndpoint`
  * ```ts
  * import { Reactor, UNIXClientEndpoint } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -380,8 +384,9 @@ export class UNIXClientEndpoint implements IStreamClientEndpoint {
   constructor(
     reactor: IReactorUNIX,
     path: string,
-    options: ConnectUNIXOptions = {},
+    options?: ConnectUNIXOptions,
   ) {
+    options ??= {};
     this.#reactor = reactor;
     this.path = path;
     this.options = options;
@@ -399,7 +404,7 @@ export class UNIXClientEndpoint implements IStreamClientEndpoint {
 /**
  * Listens with TLS on an IPv4 TCP port.
  *
- * @example
+ * @example Using `SSL4ServerEndpoint`
  * ```ts
  * import { Reactor, SSL4ServerEndpoint } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -422,8 +427,9 @@ export class SSL4ServerEndpoint implements IStreamServerEndpoint {
     reactor: IReactorSSL,
     port: number,
     tls: TLSServerOptions,
-    options: TCPServerEndpointOptions = {},
+    options?: TCPServerEndpointOptions,
   ) {
+    options ??= {};
     this.#reactor = reactor;
     this.port = port;
     this.tls = tls;
@@ -441,7 +447,7 @@ export class SSL4ServerEndpoint implements IStreamServerEndpoint {
 /**
  * Connects with TLS over TCP.
  *
- * @example
+ * @example Using `SSL4ClientEndpoint`
  * ```ts
  * import { Reactor, SSL4ClientEndpoint } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -465,9 +471,11 @@ export class SSL4ClientEndpoint implements IStreamClientEndpoint {
     reactor: IReactorSSL,
     host: string,
     port: number,
-    tls: TLSClientOptions = {},
-    options: { timeout?: number } = {},
+    tls?: TLSClientOptions,
+    options?: { timeout?: number },
   ) {
+    tls ??= {};
+    options ??= {};
     this.#reactor = reactor;
     this.host = host;
     this.port = port;
@@ -771,7 +779,7 @@ export class ProcessEndpoint implements IStreamClientEndpoint {
 /**
  * Connects `protocol` (an instance) through `endpoint`.
  *
- * @example
+ * @example Calling `connectProtocol`
  * ```ts ignore
  * import { connectProtocol, Protocol, reactor, TCP4ClientEndpoint } from "@twist/twist";
  *
@@ -804,7 +812,7 @@ export interface ParsedDescription {
  * field may be `key=value` (the value may contain `=`), and `\` escapes the
  * next character (`\:` for a literal colon).
  *
- * @example
+ * @example Calling `parseDescription`
  * ```ts
  * import { parseDescription } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -952,7 +960,7 @@ function serverOptions(
  *
  * @throws {TypeError} for a malformed description, naming the problem
  *
- * @example
+ * @example Calling `serverFromString`
  * ```ts
  * import { Reactor, serverFromString, TCP4ServerEndpoint } from "@twist/twist";
  * import { assert, assertEquals } from "@std/assert";
@@ -1107,7 +1115,7 @@ function hostAndPort(
  *
  * @throws {TypeError} for a malformed description, naming the problem
  *
- * @example
+ * @example Calling `clientFromString`
  * ```ts
  * import { clientFromString, Reactor, TCP4ClientEndpoint } from "@twist/twist";
  * import { assert, assertEquals } from "@std/assert";

@@ -21,7 +21,7 @@ import type { IAddress } from "./interfaces.ts";
  * A connection attempt failed. The base of every `clientConnectionFailed`
  * reason.
  *
- * @example
+ * @example Using `ConnectError`
  * ```ts
  * import { ConnectError, ConnectionRefusedError } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -44,7 +44,7 @@ export class ConnectError extends Error {
 /**
  * The local address could not be bound while connecting.
  *
- * @example
+ * @example Using `ConnectBindError`
  * ```ts
  * import { ConnectBindError } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -68,7 +68,7 @@ export class ConnectBindError extends ConnectError {
  * The host name could not be resolved. (In Twisted this is an `IOError`; here it
  * is a `ConnectError`, since it reaches `clientConnectionFailed`.)
  *
- * @example
+ * @example Using `DNSLookupError`
  * ```ts
  * import { DNSLookupError } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -80,7 +80,8 @@ export class DNSLookupError extends ConnectError {
   /** The error's name. */
   override name = "DNSLookupError";
   /** Creates the error. */
-  constructor(message = "DNS lookup failed", options?: ErrorOptions) {
+  constructor(message?: string, options?: ErrorOptions) {
+    message ??= "DNS lookup failed";
     super(message, options);
   }
 }
@@ -88,7 +89,7 @@ export class DNSLookupError extends ConnectError {
 /**
  * No route to the host.
  *
- * @example
+ * @example Using `NoRouteError`
  * ```ts
  * import { NoRouteError } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -100,7 +101,8 @@ export class NoRouteError extends ConnectError {
   /** The error's name. */
   override name = "NoRouteError";
   /** Creates the error. */
-  constructor(message = "No route to host", options?: ErrorOptions) {
+  constructor(message?: string, options?: ErrorOptions) {
+    message ??= "No route to host";
     super(message, options);
   }
 }
@@ -108,7 +110,7 @@ export class NoRouteError extends ConnectError {
 /**
  * The other side refused the connection.
  *
- * @example
+ * @example Using `ConnectionRefusedError`
  * ```ts
  * import { ConnectionRefusedError } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -131,7 +133,7 @@ export class ConnectionRefusedError extends ConnectError {
 /**
  * The operating system's TCP connection attempt timed out.
  *
- * @example
+ * @example Using `TCPTimedOutError`
  * ```ts
  * import { TCPTimedOutError } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -143,7 +145,8 @@ export class TCPTimedOutError extends ConnectError {
   /** The error's name. */
   override name = "TCPTimedOutError";
   /** Creates the error. */
-  constructor(message = "TCP connection timed out", options?: ErrorOptions) {
+  constructor(message?: string, options?: ErrorOptions) {
+    message ??= "TCP connection timed out";
     super(message, options);
   }
 }
@@ -152,7 +155,7 @@ export class TCPTimedOutError extends ConnectError {
  * An operation took longer than its timeout: a connect's `timeout` option, or
  * `Deferred.addTimeout`.
  *
- * @example
+ * @example Using `TimeoutError`
  * ```ts
  * import { ConnectError, TimeoutError } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -175,7 +178,7 @@ export class TimeoutError extends ConnectError {
 /**
  * The user cancelled a connection attempt (`stopConnecting`).
  *
- * @example
+ * @example Using `UserError`
  * ```ts
  * import { UserError } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -187,7 +190,8 @@ export class UserError extends ConnectError {
   /** The error's name. */
   override name = "UserError";
   /** Creates the error. */
-  constructor(message = "User aborted connection", options?: ErrorOptions) {
+  constructor(message?: string, options?: ErrorOptions) {
+    message ??= "User aborted connection";
     super(message, options);
   }
 }
@@ -195,7 +199,7 @@ export class UserError extends ConnectError {
 /**
  * The base of the reasons a connection ends with.
  *
- * @example
+ * @example Using `ConnectionClosed`
  * ```ts
  * import { ConnectionClosed, ConnectionDone } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -207,7 +211,8 @@ export class ConnectionClosed extends Error {
   /** The error's name. */
   override name = "ConnectionClosed";
   /** Creates the error. */
-  constructor(message = "Connection was closed", options?: ErrorOptions) {
+  constructor(message?: string, options?: ErrorOptions) {
+    message ??= "Connection was closed";
     super(message, options);
   }
 }
@@ -215,7 +220,7 @@ export class ConnectionClosed extends Error {
 /**
  * The connection was closed cleanly.
  *
- * @example
+ * @example Using `ConnectionDone`
  * ```ts
  * import { ConnectionDone } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -238,7 +243,7 @@ export class ConnectionDone extends ConnectionClosed {
 /**
  * The connection was lost in a non-clean way (a reset, a broken pipe...).
  *
- * @example
+ * @example Using `ConnectionLost`
  * ```ts
  * import { ConnectionLost } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -261,7 +266,7 @@ export class ConnectionLost extends ConnectionClosed {
 /**
  * The connection was closed with `abortConnection`.
  *
- * @example
+ * @example Using `ConnectionAborted`
  * ```ts
  * import { ConnectionAborted, ConnectionLost } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -284,7 +289,7 @@ export class ConnectionAborted extends ConnectionLost {
 /**
  * A port could not be listened on.
  *
- * @example
+ * @example Using `CannotListenError`
  * ```ts
  * import { CannotListenError } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -320,7 +325,7 @@ export class CannotListenError extends Error {
 /**
  * `reactor.stop()` was called on a reactor that is not running.
  *
- * @example
+ * @example Using `ReactorNotRunning`
  * ```ts
  * import { Reactor, ReactorNotRunning } from "@twist/twist";
  * import { assertThrows } from "@std/assert";
@@ -343,7 +348,7 @@ export class ReactorNotRunning extends Error {
 /**
  * `reactor.run()` was called on a reactor that is already running.
  *
- * @example
+ * @example Using `ReactorAlreadyRunning`
  * ```ts
  * import { ReactorAlreadyRunning } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -355,7 +360,8 @@ export class ReactorAlreadyRunning extends Error {
   /** The error's name. */
   override name = "ReactorAlreadyRunning";
   /** Creates the error. */
-  constructor(message = "Reactor already running", options?: ErrorOptions) {
+  constructor(message?: string, options?: ErrorOptions) {
+    message ??= "Reactor already running";
     super(message, options);
   }
 }
@@ -363,7 +369,7 @@ export class ReactorAlreadyRunning extends Error {
 /**
  * A delayed call was cancelled, reset or delayed after it had run.
  *
- * @example
+ * @example Using `AlreadyCalled`
  * ```ts
  * import { AlreadyCalled, Clock } from "@twist/twist";
  * import { assertThrows } from "@std/assert";
@@ -389,7 +395,7 @@ export class AlreadyCalled extends Error {
 /**
  * A delayed call was cancelled, reset or delayed after it had been cancelled.
  *
- * @example
+ * @example Using `AlreadyCancelled`
  * ```ts
  * import { AlreadyCancelled, Clock } from "@twist/twist";
  * import { assertThrows } from "@std/assert";
@@ -415,7 +421,7 @@ export class AlreadyCancelled extends Error {
 /**
  * `reactor.run()` was called on a reactor that has already run and stopped.
  *
- * @example
+ * @example Using `ReactorNotRestartable`
  * ```ts
  * import { ReactorNotRestartable } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -439,7 +445,7 @@ export class ReactorNotRestartable extends Error {
  * A TLS handshake failed (an untrusted or mismatched certificate, no common
  * protocol...).
  *
- * @example
+ * @example Using `SSLError`
  * ```ts
  * import { ConnectError, SSLError } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -451,7 +457,8 @@ export class SSLError extends ConnectError {
   /** The error's name. */
   override name = "SSLError";
   /** Creates the error. */
-  constructor(message = "TLS handshake failed", options?: ErrorOptions) {
+  constructor(message?: string, options?: ErrorOptions) {
+    message ??= "TLS handshake failed";
     super(message, options);
   }
 }
@@ -459,7 +466,7 @@ export class SSLError extends ConnectError {
 /**
  * A process ended normally, with exit code 0.
  *
- * @example
+ * @example Using `ProcessDone`
  * ```ts
  * import { ProcessDone } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -486,7 +493,7 @@ export class ProcessDone extends Error {
 /**
  * A process ended with a non-zero exit code, or was killed by a signal.
  *
- * @example
+ * @example Using `ProcessTerminated`
  * ```ts
  * import { ProcessTerminated } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -518,7 +525,7 @@ export class ProcessTerminated extends Error {
 /**
  * `signalProcess` was called on a process that has exited.
  *
- * @example
+ * @example Using `ProcessExitedAlready`
  * ```ts
  * import { ProcessExitedAlready } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -530,7 +537,8 @@ export class ProcessExitedAlready extends Error {
   /** The error's name. */
   override name = "ProcessExitedAlready";
   /** Creates the error. */
-  constructor(message = "The process has already exited") {
+  constructor(message?: string) {
+    message ??= "The process has already exited";
     super(message);
   }
 }
@@ -538,7 +546,7 @@ export class ProcessExitedAlready extends Error {
 /**
  * A datagram was larger than the port's `maxPacketSize`.
  *
- * @example
+ * @example Using `MessageLengthError`
  * ```ts
  * import { MessageLengthError } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -554,7 +562,7 @@ export class MessageLengthError extends RangeError {
 /**
  * A client endpoint's connection attempt was cancelled.
  *
- * @example
+ * @example Using `ConnectingCancelledError`
  * ```ts
  * import { ConnectingCancelledError, IPv4Address } from "@twist/twist";
  * import { assertEquals } from "@std/assert";

@@ -612,6 +612,8 @@ export interface ListenTCPOptions {
    * The length of the queue of connections waiting to be accepted (Deno's
    * `tcpBacklog`); Deno's default, 511, when not given (the kernel may cap
    * it, e.g. at `net.core.somaxconn`).
+   *
+   * @default {511}
    */
   backlog?: number;
   /** The interface to bind: `"0.0.0.0"`, `"::"`, `"127.0.0.1"`... @default {"0.0.0.0"} */
@@ -837,7 +839,7 @@ export interface IMulticastTransport extends IUDPTransport {
  * A protocol for datagrams (`twisted.internet.protocol.DatagramProtocol`'s
  * methods), as `listenUDP` takes it.
  *
- * @example
+ * @example Implementing or using `IDatagramProtocol`
  * ```ts
  * import { DatagramProtocol, type IDatagramProtocol } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -862,7 +864,7 @@ export interface IDatagramProtocol {
 /**
  * A reactor that listens for UDP datagrams.
  *
- * @example
+ * @example Implementing or using `IReactorUDP`
  * ```ts
  * import { DatagramProtocol, Reactor, type IReactorUDP } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -886,7 +888,7 @@ export interface IReactorUDP {
 /**
  * A reactor that listens for multicast UDP datagrams.
  *
- * @example
+ * @example Implementing or using `IReactorMulticast`
  * ```ts
  * import { DatagramProtocol, Reactor, type IReactorMulticast } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -959,7 +961,7 @@ export interface IProcessTransport extends IConsumer {
 /**
  * A protocol for a child process (`ProcessProtocol`'s methods).
  *
- * @example
+ * @example Implementing or using `IProcessProtocol`
  * ```ts
  * import { ProcessProtocol, type IProcessProtocol } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -984,7 +986,7 @@ export interface IProcessProtocol {
 /**
  * A reactor that runs child processes.
  *
- * @example
+ * @example Implementing or using `IReactorProcess`
  * ```ts
  * import { ProcessProtocol, Reactor, type Failure, type IReactorProcess } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -1048,9 +1050,9 @@ export interface TLSServerOptions {
 
 /** Options of a TLS client. */
 export interface TLSClientOptions {
-  /** The name the server's certificate must match (default: the host connected to). */
+  /** The name the server's certificate must match. @default {the host connected to} */
   hostname?: string;
-  /** Extra trusted CA certificates, PEM (for private CAs). */
+  /** Extra trusted CA certificates, PEM (for private CAs). @default {the system's roots only} */
   caCerts?: string[];
   /** Protocols offered for ALPN, most preferred first. */
   alpnProtocols?: string[];
@@ -1099,16 +1101,18 @@ export interface PeerCertificate {
 
 /** Options of `listenUNIX`. */
 export interface ListenUNIXOptions {
-  /** File permissions for the socket, e.g. `0o600`. */
+  /** File permissions for the socket, e.g. `0o600`. @default {the umask's} */
   mode?: number;
   /**
    * Guard the path with a lock file (`PATH.lock`, holding this process's
    * pid), as Twisted's `wantPID`: a socket file left behind by a process that
    * is gone (nothing answers on it) is removed; one that still answers makes
    * `listenUNIX` fail.
+   *
+   * @default {false}
    */
   wantPID?: boolean;
-  /** Accepted for Twisted compatibility; Deno uses the OS default. */
+  /** Accepted for Twisted compatibility; Deno uses the OS default. @default {the OS default} */
   backlog?: number;
 }
 
@@ -1138,10 +1142,12 @@ export interface SpawnProcessOptions {
    * The child's environment. As in Twisted, the child gets exactly this (so
    * `{}`, the default, is an empty environment); pass `Deno.env.toObject()` to
    * pass yours on (needs `--allow-env`).
+   *
+   * @default {{}}
    */
   env?: Record<string, string>;
-  /** The child's working directory. */
+  /** The child's working directory. @default {the current directory} */
   path?: string;
-  /** Pseudo-terminals are not supported: only `false` is accepted. */
+  /** Pseudo-terminals are not supported: only `false` is accepted. @default {false} */
   usePTY?: false;
 }

@@ -120,7 +120,7 @@ export class ProcessProtocol implements IProcessProtocol {
  * while more than 64 KiB wait to be written, and resumed at 16 KiB; what a
  * producer throws is logged).
  *
- * @example
+ * @example Using `ProcessTransport`
  * ```ts
  * import { ProcessProtocol, Reactor } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -402,7 +402,7 @@ const PROCESS: ResourceKind<ProcessTransport> = {
  * `usePTY: true`; a program that cannot be found ends through `processEnded`
  * with a `ProcessTerminated` that says so
  *
- * @example
+ * @example Calling `spawnProcess`
  * ```ts
  * import {
  *   type Failure,
@@ -425,10 +425,12 @@ const PROCESS: ResourceKind<ProcessTransport> = {
 export function spawnProcess(
   protocol: IProcessProtocol,
   executable: string,
-  args: string[] = [executable],
-  options: SpawnProcessOptions = {},
+  args?: string[],
+  options?: SpawnProcessOptions,
   reactor?: IReactorCore,
 ): ProcessTransport {
+  args ??= [executable];
+  options ??= {};
   if ((options as { usePTY?: boolean }).usePTY) {
     throw new TypeError(
       "usePTY is not supported: Deno.Command has no pseudo-terminals",

@@ -170,7 +170,7 @@ export class Factory implements IProtocolFactory {
 /**
  * A factory for servers (kept for Twisted's names; it adds nothing).
  *
- * @example
+ * @example Using `ServerFactory`
  * ```ts
  * import { Protocol, ServerFactory } from "@twist/twist";
  * import { assertStrictEquals } from "@std/assert";

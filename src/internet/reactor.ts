@@ -143,8 +143,9 @@ export class Reactor extends ReactorBase
   listenTCP(
     port: number,
     factory: IProtocolFactory,
-    options: ListenTCPOptions = {},
+    options?: ListenTCPOptions,
   ): IListeningPort<IPv4Address | IPv6Address> {
+    options ??= {};
     return listenTCP(this, port, factory, options);
   }
 
@@ -159,8 +160,9 @@ export class Reactor extends ReactorBase
     host: string,
     port: number,
     factory: IProtocolFactory,
-    options: ConnectTCPOptions = {},
+    options?: ConnectTCPOptions,
   ): IConnector {
+    options ??= {};
     return connectTCP(this, host, port, factory, options);
   }
 
@@ -178,8 +180,9 @@ export class Reactor extends ReactorBase
     port: number,
     factory: IProtocolFactory,
     tls: TLSServerOptions,
-    options: ListenTCPOptions = {},
+    options?: ListenTCPOptions,
   ): IListeningPort<IPv4Address | IPv6Address> {
+    options ??= {};
     return listenSSL(this, port, factory, tls, options);
   }
 
@@ -196,9 +199,11 @@ export class Reactor extends ReactorBase
     host: string,
     port: number,
     factory: IProtocolFactory,
-    tls: TLSClientOptions = {},
-    options: ConnectTCPOptions = {},
+    tls?: TLSClientOptions,
+    options?: ConnectTCPOptions,
   ): IConnector {
+    tls ??= {};
+    options ??= {};
     return connectSSL(this, host, port, factory, tls, options);
   }
 
@@ -213,9 +218,11 @@ export class Reactor extends ReactorBase
   spawnProcess(
     protocol: IProcessProtocol,
     executable: string,
-    args: string[] = [executable],
-    options: SpawnProcessOptions = {},
+    args?: string[],
+    options?: SpawnProcessOptions,
   ): IProcessTransport {
+    args ??= [executable];
+    options ??= {};
     // As in Twisted, children outlive the reactor; registered with it until
     // they end, they just stop keeping this process alive at its shutdown.
     return spawnProcess(protocol, executable, args, options, this);
@@ -233,8 +240,9 @@ export class Reactor extends ReactorBase
   listenUDP(
     port: number,
     protocol: IDatagramProtocol,
-    options: ListenUDPOptions = {},
+    options?: ListenUDPOptions,
   ): IUDPTransport {
+    options ??= {};
     return listenUDP(port, protocol, options, this);
   }
 
@@ -242,8 +250,9 @@ export class Reactor extends ReactorBase
   listenMulticast(
     port: number,
     protocol: IDatagramProtocol,
-    options: ListenMulticastOptions = {},
+    options?: ListenMulticastOptions,
   ): IMulticastTransport {
+    options ??= {};
     return listenMulticast(port, protocol, options, this);
   }
 
@@ -260,8 +269,9 @@ export class Reactor extends ReactorBase
   listenUNIX(
     path: string,
     factory: IProtocolFactory,
-    options: ListenUNIXOptions = {},
+    options?: ListenUNIXOptions,
   ): IListeningPort<UNIXAddress> {
+    options ??= {};
     return listenUNIX(this, path, factory, options);
   }
 
@@ -273,8 +283,9 @@ export class Reactor extends ReactorBase
   connectUNIX(
     path: string,
     factory: IProtocolFactory,
-    options: ConnectUNIXOptions = {},
+    options?: ConnectUNIXOptions,
   ): IConnector {
+    options ??= {};
     return connectUNIX(this, path, factory, options);
   }
 }
@@ -283,7 +294,7 @@ export class Reactor extends ReactorBase
  * The default reactor. Importing Twist has no side effects: nothing is
  * scheduled and no signal listener is installed until it is used.
  *
- * @example
+ * @example Using `reactor`
  * ```ts
  * import { Reactor, reactor } from "@twist/twist";
  * import { assert } from "@std/assert";

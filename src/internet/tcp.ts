@@ -285,8 +285,9 @@ export function listenTCP(
   reactor: ReactorBase,
   port: number,
   factory: IProtocolFactory,
-  options: ListenTCPOptions = {},
+  options?: ListenTCPOptions,
 ): Port<IPv4Address | IPv6Address> {
+  options ??= {};
   const p = new Port(reactor, factory, tcpBinding(port, options));
   p.startListening();
   return p;
@@ -328,8 +329,9 @@ export function connectTCP(
   host: string,
   port: number,
   factory: IProtocolFactory,
-  options: ConnectTCPOptions = {},
+  options?: ConnectTCPOptions,
 ): Connector {
+  options ??= {};
   const c = new Connector(
     reactor,
     factory,

@@ -96,7 +96,7 @@ export function readPEMFile(path: string): string {
  * @throws {Error} when a file cannot be read (naming the flag to add when the
  * permission is missing)
  *
- * @example
+ * @example Calling `tlsServerOptionsFromFiles`
  * ```ts ignore
  * import { Factory, Protocol, reactor, tlsServerOptionsFromFiles } from "@twist/twist";
  *
@@ -109,8 +109,9 @@ export function readPEMFile(path: string): string {
 export function tlsServerOptionsFromFiles(
   certFile: string,
   keyFile: string,
-  options: TLSServerFilesOptions = {},
+  options?: TLSServerFilesOptions,
 ): TLSServerOptions {
+  options ??= {};
   const { alpnProtocols } = options;
   return {
     cert: readPEMFile(certFile),
@@ -301,8 +302,9 @@ export function listenSSL(
   port: number,
   factory: IProtocolFactory,
   tls: TLSServerOptions,
-  options: ListenTCPOptions = {},
+  options?: ListenTCPOptions,
 ): Port<IPv4Address | IPv6Address> {
+  options ??= {};
   const p = new Port(reactor, factory, tlsBinding(port, tls, options));
   p.startListening();
   return p;
@@ -314,9 +316,11 @@ export function connectSSL(
   host: string,
   port: number,
   factory: IProtocolFactory,
-  tls: TLSClientOptions = {},
-  options: ConnectTCPOptions = {},
+  tls?: TLSClientOptions,
+  options?: ConnectTCPOptions,
 ): Connector {
+  tls ??= {};
+  options ??= {};
   const c = new Connector(
     reactor,
     factory,

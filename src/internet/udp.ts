@@ -131,7 +131,7 @@ function splitAddress(addr: DatagramAddress): [string, number] {
  * A bound UDP port, as `listenUDP` returns it: the transport of a
  * `DatagramProtocol`.
  *
- * @example
+ * @example Using `UDPPort`
  * ```ts
  * import { DatagramProtocol, Reactor } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -164,10 +164,11 @@ export class UDPPort implements IUDPTransport {
   constructor(
     port: number,
     protocol: IDatagramProtocol,
-    options: ListenUDPOptions = {},
+    options?: ListenUDPOptions,
     reuseAddr = false,
     reactor?: Pick<IReactorCore, "addSystemEventTrigger">,
   ) {
+    options ??= {};
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new RangeError(
         `Invalid port "${port}": expected an integer from 0 to 65535`,
@@ -394,7 +395,7 @@ const UDP_PORT: ResourceKind<UDPPort> = {
 /**
  * A UDP port that can join multicast groups.
  *
- * @example
+ * @example Using `MulticastPort`
  * ```ts
  * import { DatagramProtocol, Reactor } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -480,7 +481,7 @@ export class MulticastPort extends UDPPort implements IMulticastTransport {
  * Listens on UDP `port` with `protocol`; what `reactor.listenUDP` calls.
  * Pass a reactor to have the port closed at its shutdown.
  *
- * @example
+ * @example Calling `listenUDP`
  * ```ts
  * import { DatagramProtocol, Reactor } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -494,16 +495,17 @@ export class MulticastPort extends UDPPort implements IMulticastTransport {
 export function listenUDP(
   port: number,
   protocol: IDatagramProtocol,
-  options: ListenUDPOptions = {},
+  options?: ListenUDPOptions,
   reactor?: Pick<IReactorCore, "addSystemEventTrigger">,
 ): UDPPort {
+  options ??= {};
   return new UDPPort(port, protocol, options, false, reactor);
 }
 
 /**
  * Listens on UDP `port` for multicast; what `reactor.listenMulticast` calls.
  *
- * @example
+ * @example Calling `listenMulticast`
  * ```ts
  * import { DatagramProtocol, Reactor } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -517,9 +519,10 @@ export function listenUDP(
 export function listenMulticast(
   port: number,
   protocol: IDatagramProtocol,
-  options: ListenMulticastOptions = {},
+  options?: ListenMulticastOptions,
   reactor?: Pick<IReactorCore, "addSystemEventTrigger">,
 ): MulticastPort {
+  options ??= {};
   return new MulticastPort(
     port,
     protocol,

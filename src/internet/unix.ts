@@ -27,7 +27,7 @@ export type { ConnectUNIXOptions, ListenUNIXOptions } from "./interfaces.ts";
  * The flags Deno needs for a UNIX socket at `path`, for error messages and
  * docs.
  *
- * @example
+ * @example Calling `unixFlags`
  * ```ts
  * import { unixFlags } from "./unix.ts";
  * import { assertEquals } from "@std/assert";
@@ -39,7 +39,19 @@ export type { ConnectUNIXOptions, ListenUNIXOptions } from "./interfaces.ts";
  * ```
  */
 export function unixFlags(path: string): string {
-  return `--allow-read=${path} --allow-write=${path} --allow-net=unix:${path}`;
+  // Deno wants absolute paths in --allow-net=unix:PATH.
+  const absolute = path.startsWith("/") ? path : absolutePath(path);
+  return `--allow-read=${absolute} --allow-write=${absolute} --allow-net=unix:${absolute}`;
+}
+
+function absolutePath(path: string): string {
+  let cwd: string;
+  try {
+    cwd = Deno.cwd();
+  } catch {
+    return `$PWD/${path}`;
+  }
+  return `${cwd.replace(/\/$/, "")}/${path.replace(/^\.\//, "")}`;
 }
 
 function exists(path: string): boolean {
@@ -211,8 +223,9 @@ export function listenUNIX(
   reactor: ReactorBase,
   path: string,
   factory: IProtocolFactory,
-  options: ListenUNIXOptions = {},
+  options?: ListenUNIXOptions,
 ): Port<UNIXAddress> {
+  options ??= {};
   const p = new Port(reactor, factory, unixBinding(path, options));
   p.startListening();
   return p;
@@ -223,8 +236,9 @@ export function connectUNIX(
   reactor: ReactorBase,
   path: string,
   factory: IProtocolFactory,
-  options: ConnectUNIXOptions = {},
+  options?: ConnectUNIXOptions,
 ): Connector {
+  options ??= {};
   const c = new Connector(reactor, factory, unixDialer(path), options.timeout);
   c.connect();
   return c;

@@ -38,6 +38,11 @@ class Collector extends ProcessProtocol {
   override errReceived(data: Uint8Array): void {
     this.err.push(data.slice());
   }
+  /** Whether the program started (a program that cannot be started never connects). */
+  started = false;
+  override connectionMade(): void {
+    this.started = true;
+  }
   override processEnded(reason: Failure): void {
     this.ended.callback(reason.value as ProcessDone | ProcessTerminated);
   }
@@ -48,10 +53,17 @@ export interface ProcessUtilsOptions extends SpawnProcessOptions {
   /**
    * The reactor that runs the program (Twisted's `reactor=`), so a test can
    * pass its own. By default the program is run directly.
+   *
+   * @default {none: the program is run directly}
    */
   reactor?: IReactorProcess;
 }
 
+/**
+ * Starts `executable` with a `Collector`; what `spawnProcess` throws (the
+ * program may not run) fails `ended` instead, so every `getProcess*` returns
+ * a failed Deferred, as Twisted's do.
+ */
 function run(
   executable: string,
   args: string[],
@@ -60,17 +72,24 @@ function run(
   const collector = new Collector();
   const { reactor, ...spawnOptions } = options;
   const argv = [executable, ...args];
-  if (reactor) reactor.spawnProcess(collector, executable, argv, spawnOptions);
-  else spawnProcess(collector, executable, argv, spawnOptions);
+  try {
+    if (reactor) {
+      reactor.spawnProcess(collector, executable, argv, spawnOptions);
+    } else spawnProcess(collector, executable, argv, spawnOptions);
+  } catch (e) {
+    collector.ended.errback(e);
+  }
   return collector;
 }
 
 /**
  * Runs `executable` with `args` and fires with its stdout. Fails if it
  * writes to stderr (unless `errorToo`, which includes stderr in the output),
- * as Twisted's `getProcessOutput`.
+ * if it cannot be started (`got stderr: cannot run ...`), or if it may not
+ * run (the message names the `--allow-run` flag), as Twisted's
+ * `getProcessOutput`: always through the Deferred, never by throwing.
  *
- * @example
+ * @example Calling `getProcessOutput`
  * ```ts
  * import { getProcessOutput } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -81,11 +100,15 @@ function run(
  */
 export function getProcessOutput(
   executable: string,
-  args: string[] = [],
-  options: ProcessUtilsOptions & { errorToo?: boolean } = {},
+  args?: string[],
+  options?: ProcessUtilsOptions & { errorToo?: boolean },
 ): Deferred<Uint8Array> {
+  args ??= [];
+  options ??= {};
   const c = run(executable, args, options);
-  return c.ended.addCallback(() => {
+  return c.ended.addCallback((e: ProcessDone | ProcessTerminated) => {
+    // Twisted's child writes why exec failed to stderr: "got stderr: ...".
+    if (!c.started) throw new Error(`got stderr: ${e.message}`, { cause: e });
     if (c.err.length > 0 && !options.errorToo) {
       throw new Error(
         `"${executable}" wrote to stderr: ${
@@ -100,7 +123,7 @@ export function getProcessOutput(
 /**
  * Runs `executable` with `args` and fires with its exit code.
  *
- * @example
+ * @example Calling `getProcessValue`
  * ```ts
  * import { getProcessValue } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -110,9 +133,11 @@ export function getProcessOutput(
  */
 export function getProcessValue(
   executable: string,
-  args: string[] = [],
-  options: ProcessUtilsOptions = {},
+  args?: string[],
+  options?: ProcessUtilsOptions,
 ): Deferred<number> {
+  args ??= [];
+  options ??= {};
   return run(executable, args, options).ended.addCallback(
     (e: ProcessDone | ProcessTerminated) => {
       return e.exitCode ?? 128;
@@ -124,7 +149,7 @@ export function getProcessValue(
  * Runs `executable` with `args` and fires with `[stdout, stderr, exitCode]`;
  * fails with `ProcessTerminated` (and the output) if a signal ended it.
  *
- * @example
+ * @example Calling `getProcessOutputAndValue`
  * ```ts
  * import { getProcessOutputAndValue } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -135,9 +160,11 @@ export function getProcessValue(
  */
 export function getProcessOutputAndValue(
   executable: string,
-  args: string[] = [],
-  options: ProcessUtilsOptions = {},
+  args?: string[],
+  options?: ProcessUtilsOptions,
 ): Deferred<[Uint8Array, Uint8Array, number]> {
+  args ??= [];
+  options ??= {};
   const c = run(executable, args, options);
   return c.ended.addCallback((e: ProcessDone | ProcessTerminated) => {
     if (e.signal) throw e;

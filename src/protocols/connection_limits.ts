@@ -30,7 +30,7 @@ export interface LimitTotalConnectionsOptions {
   protocol?: ProtocolClass;
   /** The most connections at once (`null`: no limit). @default {null} */
   connectionLimit?: number | null;
-  /** The protocol served over the limit (`undefined`: refuse). */
+  /** The protocol served over the limit (`undefined`: refuse). @default {undefined: refuse} */
   overflowProtocol?: ProtocolClass;
 }
 
@@ -73,8 +73,9 @@ export class LimitConnectionsByPeer extends WrappingFactory {
    */
   constructor(
     wrappedFactory: IProtocolFactory,
-    options: LimitConnectionsByPeerOptions = {},
+    options?: LimitConnectionsByPeerOptions,
   ) {
+    options ??= {};
     super(wrappedFactory);
     if (options.maxConnectionsPerPeer !== undefined) {
       this.maxConnectionsPerPeer = options.maxConnectionsPerPeer;
@@ -157,7 +158,8 @@ export class LimitTotalConnectionsFactory extends ServerFactory
    *
    * @param options the protocol, the limit and the overflow protocol
    */
-  constructor(options: LimitTotalConnectionsOptions = {}) {
+  constructor(options?: LimitTotalConnectionsOptions) {
+    options ??= {};
     super();
     if (options.protocol) this.protocol = options.protocol;
     if (options.connectionLimit !== undefined) {

@@ -4,7 +4,7 @@
  * side's transport is registered as the producer of the other, so a slow
  * reader on one side pauses reading on the other and memory stays bounded.
  *
- * @example
+ * @example Getting started
  * ```ts ignore
  * import { clientFromString, reactor } from "@twist/twist";
  * import { ProxyFactory } from "@twist/twist/protocols/portforward";
@@ -20,11 +20,12 @@ import type { IAddress, IProtocol } from "../internet/interfaces.ts";
 import type { IStreamClientEndpoint } from "../internet/endpoints.ts";
 import type { Failure } from "../internet/failure.ts";
 import { log } from "../logger.ts";
+import { isNotCapable } from "../internet/common/permissions.ts";
 
 /**
  * One side of a proxied connection; `peer` is the other side.
  *
- * @example
+ * @example Using `Proxy`
  * ```ts
  * import { Proxy } from "@twist/twist/protocols/portforward";
  * import { assertEquals } from "@std/assert";
@@ -60,7 +61,7 @@ export class Proxy extends Protocol {
 /**
  * The side that connects to the destination.
  *
- * @example
+ * @example Using `ProxyClient`
  * ```ts
  * import { ProxyClient, ProxyServer } from "@twist/twist/protocols/portforward";
  * import { assert } from "@std/assert";
@@ -93,7 +94,7 @@ export class ProxyClient extends Proxy {
 /**
  * The accepted side: it holds its reading until the destination is connected.
  *
- * @example
+ * @example Using `ProxyServer`
  * ```ts
  * import { ProxyServer } from "@twist/twist/protocols/portforward";
  * import { assertEquals } from "@std/assert";
@@ -114,7 +115,10 @@ export class ProxyServer extends Proxy {
     clientFactory.noisy = false;
     clientFactory.buildProtocol = (): IProtocol => new ProxyClient(this);
     factory.destination.connect(clientFactory).addErrback((reason: Failure) => {
-      log.msg(`Cannot reach the destination: ${reason.getErrorMessage()}`);
+      // Lack of permission: the core has warned once for this destination.
+      if (!isNotCapable((reason.value as Error)?.cause)) {
+        log.warn(`Cannot reach the destination: ${reason.getErrorMessage()}`);
+      }
       this.transport.loseConnection();
     });
   }
@@ -123,7 +127,7 @@ export class ProxyServer extends Proxy {
 /**
  * Accepts connections and forwards each to `destination`.
  *
- * @example
+ * @example Using `ProxyFactory`
  * ```ts
  * import { Reactor, TCP4ClientEndpoint } from "@twist/twist";
  * import { ProxyFactory, ProxyServer } from "@twist/twist/protocols/portforward";

@@ -111,9 +111,9 @@ export class ThrottlingProtocol extends ProtocolWrapper {
 export interface ThrottlingOptions {
   /** The most connections at once; more are refused. @default {Infinity} */
   maxConnectionCount?: number;
-  /** Bytes per second to read, over all connections (default: no limit). */
+  /** Bytes per second to read, over all connections. @default {no limit} */
   readLimit?: number;
-  /** Bytes per second to write, over all connections (default: no limit). */
+  /** Bytes per second to write, over all connections. @default {no limit} */
   writeLimit?: number;
   /** What schedules the checks. @default {the shared reactor} */
   clock?: IReactorTime;
@@ -195,8 +195,9 @@ export class ThrottlingFactory extends WrappingFactory {
    */
   constructor(
     wrappedFactory: IProtocolFactory,
-    options: ThrottlingOptions = {},
+    options?: ThrottlingOptions,
   ) {
+    options ??= {};
     super(wrappedFactory);
     checkLimit("readLimit", options.readLimit);
     checkLimit("writeLimit", options.writeLimit);

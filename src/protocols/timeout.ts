@@ -411,7 +411,8 @@ export class TimeoutProtocol extends ProtocolWrapper {
    *
    * @throws {RangeError} if `period` is negative or not a number
    */
-  setTimeout(period: number | null = null): void {
+  setTimeout(period?: number | null): void {
+    period ??= null;
     checkPeriod(period);
     this.cancelTimeout();
     this.timeoutPeriod = period;
@@ -518,8 +519,9 @@ export class TimeoutFactory extends WrappingFactory
    */
   constructor(
     wrappedFactory: IProtocolFactory,
-    options: TimeoutFactoryOptions = {},
+    options?: TimeoutFactoryOptions,
   ) {
+    options ??= {};
     super(wrappedFactory);
     const period = options.timeoutPeriod === undefined
       ? 30 * 60

@@ -155,7 +155,7 @@ export class TrafficLoggingProtocol extends ProtocolWrapper {
 
 /** Options of {@linkcode TrafficLoggingFactory}. */
 export interface TrafficLoggingOptions {
-  /** The longest data shown in a log line (default: no limit). */
+  /** The longest data shown in a log line. @default {Infinity (no limit)} */
   lengthLimit?: number;
 }
 
@@ -217,8 +217,9 @@ export class TrafficLoggingFactory extends WrappingFactory {
   constructor(
     wrappedFactory: IProtocolFactory,
     logfilePrefix: string,
-    options: TrafficLoggingOptions = {},
+    options?: TrafficLoggingOptions,
   ) {
+    options ??= {};
     super(wrappedFactory);
     this.logfilePrefix = logfilePrefix;
     this.lengthLimit = options.lengthLimit;
@@ -274,7 +275,7 @@ export class TrafficLoggingFactory extends WrappingFactory {
  * The wrapper {@linkcode SpewingFactory} puts around each connection: it logs
  * (`log.msg`) what is received and sent.
  *
- * @example
+ * @example Using `SpewingProtocol`
  * ```ts
  * import { log, Protocol } from "@twist/twist";
  * import { SpewingProtocol } from "@twist/twist/protocols/policies";
@@ -307,7 +308,7 @@ export class SpewingProtocol extends ProtocolWrapper {
  * with `log.msg` (at info level: `log.startLogging()` shows it): a
  * debugging aid.
  *
- * @example
+ * @example Using `SpewingFactory`
  * ```ts
  * import { Factory, IPv4Address, Protocol } from "@twist/twist";
  * import { SpewingFactory, SpewingProtocol } from "@twist/twist/protocols/policies";

@@ -24,7 +24,7 @@ import type { Failure } from "../internet/failure.ts";
 /**
  * Sends back whatever it receives (RFC 862).
  *
- * @example
+ * @example Using `Echo`
  * ```ts
  * import { Echo } from "@twist/twist/protocols/wire";
  * import { StringTransport } from "@twist/twist/testing";
@@ -47,7 +47,7 @@ export class Echo extends Protocol {
 /**
  * Throws away whatever it receives (RFC 863).
  *
- * @example
+ * @example Using `Discard`
  * ```ts
  * import { Discard } from "@twist/twist/protocols/wire";
  * import { StringTransport } from "@twist/twist/testing";
@@ -102,7 +102,7 @@ const PATTERN: Uint8Array = (() => {
  * (Twisted's `Chargen` repeats one fixed 72-byte string without line ends;
  * Twist sends the RFC's pattern.)
  *
- * @example
+ * @example Using `Chargen`
  * ```ts
  * import { Chargen } from "@twist/twist/protocols/wire";
  * import { StringTransport } from "@twist/twist/testing";
@@ -147,7 +147,7 @@ export class Chargen extends Protocol implements IPullProducer {
  * Sends a quote and closes (RFC 865); override `getQuote` for your own.
  * It ignores what it receives.
  *
- * @example
+ * @example Using `QOTD`
  * ```ts
  * import { QOTD } from "@twist/twist/protocols/wire";
  * import { StringTransport } from "@twist/twist/testing";
@@ -176,7 +176,7 @@ export class QOTD extends Protocol {
  * Sends the list of active users and closes (RFC 866, "Active Users"):
  * `"root\r\n"` unless `getUsers` is overridden.
  *
- * @example
+ * @example Using `Who`
  * ```ts
  * import { Who } from "@twist/twist/protocols/wire";
  * import { StringTransport } from "@twist/twist/testing";
@@ -227,7 +227,7 @@ const two = (n: number): string => String(n).padStart(2, "0");
  * The time as Python's `time.asctime` writes it, in UTC:
  * `"Wed Nov 25 07:55:41 2026"`.
  *
- * @example
+ * @example Calling `asctime`
  * ```ts
  * import { asctime } from "@twist/twist/protocols/wire";
  * import { assertEquals } from "@std/assert";
@@ -248,7 +248,7 @@ export function asctime(date: Date): string {
  * Sends the date and time and closes (RFC 867), in Twisted's format (UTC
  * `asctime`). Override `now` to control the time.
  *
- * @example
+ * @example Using `Daytime`
  * ```ts
  * import { Daytime } from "@twist/twist/protocols/wire";
  * import { StringTransport } from "@twist/twist/testing";
@@ -289,7 +289,7 @@ const RFC868_EPOCH_OFFSET = 2_208_988_800;
  * (Twisted's `Time` sends the seconds since 1970, which RFC 868 clients such
  * as `rdate` read as seventy years off; Twist sends what the RFC says.)
  *
- * @example
+ * @example Using `Time`
  * ```ts
  * import { Time } from "@twist/twist/protocols/wire";
  * import { StringTransport } from "@twist/twist/testing";

@@ -97,8 +97,9 @@ export class FakeTransport implements ITCPTransport {
   constructor(
     protocol: IProtocol,
     isServer: boolean,
-    options: FakeTransportOptions = {},
+    options?: FakeTransportOptions,
   ) {
+    options ??= {};
     this.protocol = protocol;
     this.isServer = isServer;
     this.hostAddress = options.hostAddress ??
@@ -259,8 +260,9 @@ export class FakeTransport implements ITCPTransport {
  */
 export function makeFakeClient(
   clientProtocol: IProtocol,
-  options: FakeTransportOptions = {},
+  options?: FakeTransportOptions,
 ): FakeTransport {
+  options ??= {};
   return new FakeTransport(clientProtocol, false, options);
 }
 
@@ -279,8 +281,9 @@ export function makeFakeClient(
  */
 export function makeFakeServer(
   serverProtocol: IProtocol,
-  options: FakeTransportOptions = {},
+  options?: FakeTransportOptions,
 ): FakeTransport {
+  options ??= {};
   return new FakeTransport(serverProtocol, true, options);
 }
 
@@ -339,8 +342,9 @@ export class IOPump {
   constructor(
     serverIO: FakeTransport,
     clientIO: FakeTransport,
-    options: PumpOptions = {},
+    options?: PumpOptions,
   ) {
+    options ??= {};
     this.serverIO = serverIO;
     this.clientIO = clientIO;
     this.chunkSize = options.chunkSize ?? Infinity;
@@ -389,7 +393,8 @@ export class IOPump {
    * @throws {Error} if it is still busy after `maxTurns` pumps (a protocol
    * that writes forever)
    */
-  flush(maxTurns = 10_000): boolean {
+  flush(maxTurns?: number): boolean {
+    maxTurns ??= 10_000;
     for (let i = 0; i < maxTurns; i++) if (!this.pump()) return i > 0;
     throw new Error(`IOPump.flush: still busy after ${maxTurns} pumps`);
   }
@@ -497,8 +502,9 @@ export interface ConnectOptions extends PumpOptions {
 export function connect(
   serverProtocol: IProtocol,
   clientProtocol: IProtocol,
-  options: ConnectOptions = {},
+  options?: ConnectOptions,
 ): IOPump {
+  options ??= {};
   const serverTransport = options.serverTransport ??
     makeFakeServer(serverProtocol);
   const clientTransport = options.clientTransport ??
@@ -574,8 +580,9 @@ export function connectedServerAndClient<
 >(
   server: (new () => S) | IProtocolFactory,
   client: (new () => C) | IProtocolFactory,
-  options: ConnectedServerAndClientOptions = {},
+  options?: ConnectedServerAndClientOptions,
 ): { server: S; client: C; pump: IOPump } {
+  options ??= {};
   const makeServerIO = options.serverTransportFactory ??
     ((p: IProtocol) => makeFakeServer(p));
   const makeClientIO = options.clientTransportFactory ??

@@ -248,8 +248,9 @@ export class MemoryReactor implements IReactorCore, IReactorTCP {
   listenTCP(
     port: number,
     factory: IProtocolFactory,
-    options: ListenTCPOptions = {},
+    options?: ListenTCPOptions,
   ): FakePort {
+    options ??= {};
     const iface = options.interface ?? "0.0.0.0";
     this.tcpServers.push({
       port,
@@ -265,8 +266,9 @@ export class MemoryReactor implements IReactorCore, IReactorTCP {
     host: string,
     port: number,
     factory: IProtocolFactory,
-    options: ConnectTCPOptions = {},
+    options?: ConnectTCPOptions,
   ): FakeConnector {
+    options ??= {};
     this.tcpClients.push({
       host,
       port,
@@ -282,8 +284,9 @@ export class MemoryReactor implements IReactorCore, IReactorTCP {
     port: number,
     factory: IProtocolFactory,
     tlsOptions: unknown,
-    options: ListenTCPOptions = {},
+    options?: ListenTCPOptions,
   ): FakePort {
+    options ??= {};
     const iface = options.interface ?? "0.0.0.0";
     this.sslServers.push({
       port,
@@ -300,9 +303,11 @@ export class MemoryReactor implements IReactorCore, IReactorTCP {
     host: string,
     port: number,
     factory: IProtocolFactory,
-    tlsOptions: unknown = {},
-    options: ConnectTCPOptions = {},
+    tlsOptions?: unknown,
+    options?: ConnectTCPOptions,
   ): FakeConnector {
+    tlsOptions ??= {};
+    options ??= {};
     this.sslClients.push({
       host,
       port,
@@ -334,8 +339,9 @@ export class MemoryReactor implements IReactorCore, IReactorTCP {
   connectUNIX(
     path: string,
     factory: IProtocolFactory,
-    options: { timeout?: number } = {},
+    options?: { timeout?: number },
   ): FakeConnector {
+    options ??= {};
     this.unixClients.push({ path, factory, timeout: options.timeout ?? 30 });
     return this.#connector(new UNIXAddress(path), factory);
   }
@@ -515,7 +521,8 @@ export class RaisingMemoryReactor implements IReactorTCP {
   readonly #connectException: Error | undefined;
 
   /** Creates a reactor that throws the given errors (or ones naming the address). */
-  constructor(options: RaisingMemoryReactorOptions = {}) {
+  constructor(options?: RaisingMemoryReactorOptions) {
+    options ??= {};
     this.#listenException = options.listenException;
     this.#connectException = options.connectException;
   }
@@ -537,8 +544,9 @@ export class RaisingMemoryReactor implements IReactorTCP {
   listenTCP(
     port: number,
     _factory: IProtocolFactory,
-    options: ListenTCPOptions = {},
+    options?: ListenTCPOptions,
   ): never {
+    options ??= {};
     throw this.#cannotListen(options.interface ?? "0.0.0.0", port);
   }
 
@@ -565,8 +573,9 @@ export class RaisingMemoryReactor implements IReactorTCP {
     port: number,
     _factory: IProtocolFactory,
     _tlsOptions: unknown,
-    options: ListenTCPOptions = {},
+    options?: ListenTCPOptions,
   ): never {
+    options ??= {};
     throw this.#cannotListen(options.interface ?? "0.0.0.0", port);
   }
 

@@ -82,7 +82,8 @@ export class StringTransport implements ITCPTransport {
   #keepAlive = false;
 
   /** Creates an empty transport. */
-  constructor(options: StringTransportOptions = {}) {
+  constructor(options?: StringTransportOptions) {
+    options ??= {};
     this.hostAddress = options.hostAddress ??
       new IPv4Address("TCP", "10.0.0.1", 12345);
     this.peerAddress = options.peerAddress ??

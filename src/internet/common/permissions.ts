@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { log } from "../../logger.ts";
 
 /** Whether `e` is Deno's "permission not granted" error. */
 export function isNotCapable(e: unknown): boolean {
@@ -110,4 +111,28 @@ export function requireUnixSocket(path: string, ...more: string[]): void {
   }
   if (path.startsWith("/")) queries.push({ name: "net", host: `unix:${path}` });
   requirePermissions(...queries);
+}
+
+const warnedDestinations = new Set<string>();
+
+/**
+ * Logs one warning naming the flag to add when an operation on
+ * `destination` (`localhost:8000`, `unix:/tmp/x.sock`) failed for lack of
+ * permission (`error` is what Deno threw, `message` says what to run), once
+ * per destination: a failure that a protocol swallows ("Connection failed.")
+ * still tells the user why. Any other error is ignored.
+ *
+ * @returns whether the failure was for lack of permission
+ */
+export function warnIfNotCapable(
+  error: unknown,
+  destination: string,
+  message: string,
+): boolean {
+  if (!isNotCapable(error)) return false;
+  if (!warnedDestinations.has(destination)) {
+    warnedDestinations.add(destination);
+    log.warn(message);
+  }
+  return true;
 }

@@ -31,7 +31,7 @@ function before(a: HeapEntry, b: HeapEntry): boolean {
  * The heap: the earliest deadline first, equal deadlines in the order they
  * were pushed (or stamped).
  *
- * @example
+ * @example Using `TimerHeap`
  * ```ts
  * import { TimerHeap } from "./timer_heap.ts";
  * import { assertEquals } from "@std/assert";

@@ -14,7 +14,7 @@ import { isThenable } from "../common/callbacks.ts";
 /**
  * A Deferred was fired (`callback`/`errback`) a second time.
  *
- * @example
+ * @example Using `AlreadyCalledError`
  * ```ts
  * import { AlreadyCalledError, Deferred } from "@twist/twist";
  * import { assertThrows } from "@std/assert";
@@ -39,7 +39,7 @@ export class AlreadyCalledError extends Error {
 /**
  * The failure of a cancelled Deferred.
  *
- * @example
+ * @example Using `CancelledError`
  * ```ts
  * import { CancelledError, Deferred } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -55,7 +55,8 @@ export class CancelledError extends Error {
   /** The error's name. */
   override name = "CancelledError";
   /** Creates the error. */
-  constructor(message = "Deferred was cancelled", options?: ErrorOptions) {
+  constructor(message?: string, options?: ErrorOptions) {
+    message ??= "Deferred was cancelled";
     super(message, options);
   }
 }
@@ -64,7 +65,7 @@ export class CancelledError extends Error {
  * `ensureDeferred` (or `Deferred.fromCoroutine`) was given something that is
  * neither a Deferred, a Promise, nor a generator.
  *
- * @example
+ * @example Using `NotACoroutineError`
  * ```ts
  * import { ensureDeferred, NotACoroutineError } from "@twist/twist";
  * import { assertThrows } from "@std/assert";
@@ -177,7 +178,7 @@ const registry = new FinalizationRegistry<UnhandledToken>(reportToken);
  * Deferred that holds an unhandled failure at the end of its chain right now,
  * and returns how many there were. Each failure is reported once, whether here
  * or when its Deferred is garbage collected. The reactor calls this at the end
- * of shutdown.
+ * of shutdown, and Twist at process exit (for scripts that never run it).
  *
  * @returns how many failures were reported
  *
@@ -199,6 +200,21 @@ export function reportUnhandledDeferreds(): number {
   const tokens = [...unhandled];
   for (const token of tokens) reportToken(token);
   return tokens.length;
+}
+
+let reportingAtExit = false;
+
+/**
+ * A failure nobody handled is reported when its Deferred is collected or when
+ * the reactor shuts down; a script that never runs the reactor may exit
+ * before either, so what is left is reported at process exit too.
+ */
+function reportAtExit(): void {
+  if (reportingAtExit) return;
+  reportingAtExit = true;
+  globalThis.addEventListener("unload", () => {
+    reportUnhandledDeferreds();
+  });
 }
 
 /** Set in `Deferred`'s static block: gives the noted failures their tokens. */
@@ -317,6 +333,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
         };
         d.#token = token;
         unhandled.add(token);
+        reportAtExit();
         registry.register(d, token, token);
       }
     };
@@ -348,7 +365,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @param promise the Promise (or any thenable) to follow
    * @returns a Deferred of the Promise's value
    *
-   * @example
+   * @example Calling `Deferred.fromPromise`
    * ```ts
    * import { Deferred } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -375,7 +392,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @param coro what to follow
    * @returns a Deferred of its result
    *
-   * @example
+   * @example Calling `Deferred.fromCoroutine`
    * ```ts
    * import { Deferred } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -448,7 +465,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @param options extra arguments for each
    * @returns this Deferred, typed for the new result
    *
-   * @example
+   * @example Calling `Deferred.addCallbacks`
    * ```ts
    * import { fail } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -463,8 +480,9 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   addCallbacks<U, V = U>(
     callback: ((result: T, ...args: never[]) => CallbackReturn<U>) | null,
     errback: ((failure: Failure, ...args: never[]) => CallbackReturn<V>) | null,
-    options: AddCallbacksOptions = {},
+    options?: AddCallbacksOptions,
   ): Deferred<U | V> {
+    options ??= {};
     this.#chain.push(
       new ChainItem(
         callback as AnyFn | null,
@@ -486,7 +504,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @param args extra arguments for `callback`
    * @returns this Deferred, typed for the new result
    *
-   * @example
+   * @example Calling `Deferred.addCallback`
    * ```ts
    * import { succeed } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -515,7 +533,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @param args extra arguments for `errback`
    * @returns this Deferred, typed for either result
    *
-   * @example
+   * @example Calling `Deferred.addErrback`
    * ```ts
    * import { fail } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -546,7 +564,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @param args extra arguments for `f`
    * @returns this Deferred, typed for the new result
    *
-   * @example
+   * @example Calling `Deferred.addBoth`
    * ```ts
    * import { fail } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -575,7 +593,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @param other the Deferred to fire
    * @returns this Deferred, whose result is now `undefined`
    *
-   * @example
+   * @example Calling `Deferred.chainDeferred`
    * ```ts
    * import { Deferred } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -657,7 +675,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * is waiting on a Deferred a callback returned, cancels that one instead.
    * Once it has a result, does nothing.
    *
-   * @example
+   * @example Calling `Deferred.cancel`
    * ```ts
    * import { CancelledError, Deferred } from "@twist/twist";
    * import { assert } from "@std/assert";
@@ -684,7 +702,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   /**
    * Stops running callbacks until `unpause` has been called as many times.
    *
-   * @example
+   * @example Calling `Deferred.pause`
    * ```ts
    * import { succeed } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -718,7 +736,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * @param onrejected called with the failure's value
    * @returns a Promise of what the handler returns
    *
-   * @example
+   * @example Calling `Deferred.then`
    * ```ts
    * import { succeed } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -741,7 +759,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    *
    * @returns a Promise of the result
    *
-   * @example
+   * @example Calling `Deferred.asPromise`
    * ```ts
    * import { fail } from "@twist/twist";
    * import { assertRejects } from "@std/assert";
@@ -891,7 +909,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   /**
    * A readable form for debugging.
    *
-   * @example
+   * @example Calling `Deferred.toString`
    * ```ts
    * import { succeed } from "@twist/twist";
    * import { assertEquals } from "@std/assert";
@@ -916,7 +934,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
  * @param result the result
  * @returns a fired Deferred
  *
- * @example
+ * @example Calling `succeed`
  * ```ts
  * import { succeed } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -937,7 +955,7 @@ export function succeed<T>(result: T): Deferred<T> {
  * @param reason the failure
  * @returns a failed Deferred
  *
- * @example
+ * @example Calling `fail`
  * ```ts
  * import { fail } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -962,7 +980,7 @@ export function fail<T = never>(reason?: unknown): Deferred<T> {
  * @param args its arguments
  * @returns a Deferred of its result
  *
- * @example
+ * @example Calling `maybeDeferred`
  * ```ts
  * import { maybeDeferred } from "@twist/twist";
  * import { assertEquals } from "@std/assert";

@@ -11,7 +11,7 @@ import { log } from "../../logger.ts";
  * The failure of a `DeferredList` with `fireOnOneErrback` (and so of
  * `gatherResults`): which Deferred failed first, and how.
  *
- * @example
+ * @example Using `FirstError`
  * ```ts
  * import { DeferredList, fail, FirstError, succeed } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -93,7 +93,7 @@ export type DeferredListResult<T> = [true, T] | [false, Failure];
  *
  * @typeParam T the result type of the Deferreds in the list
  *
- * @example
+ * @example Using `DeferredList`
  * ```ts
  * import { Deferred, DeferredList, succeed } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -120,8 +120,9 @@ export class DeferredList<T = unknown>
    */
   constructor(
     deferreds: Iterable<Deferred<T>>,
-    options: DeferredListOptions = {},
+    options?: DeferredListOptions,
   ) {
+    options ??= {};
     super();
     this.#deferreds = [...deferreds];
     const {
@@ -184,7 +185,7 @@ export class DeferredList<T = unknown>
  * @param options whether to consume the errors of the ones that fail
  * @returns a Deferred of the results
  *
- * @example
+ * @example Calling `gatherResults`
  * ```ts
  * import { gatherResults, succeed } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -206,8 +207,9 @@ export class DeferredList<T = unknown>
  */
 export function gatherResults<T>(
   deferreds: Iterable<Deferred<T>>,
-  options: GatherResultsOptions = {},
+  options?: GatherResultsOptions,
 ): Deferred<T[]> {
+  options ??= {};
   const list = new DeferredList<T>(deferreds, {
     fireOnOneErrback: true,
     consumeErrors: options.consumeErrors ?? false,

@@ -12,7 +12,7 @@ import type { Failure } from "../failure.ts";
  * The base of `DeferredLock` and `DeferredSemaphore`: `acquire`, `release`,
  * and `run` to do something while holding it.
  *
- * @example
+ * @example Using `ConcurrencyPrimitive`
  * ```ts
  * import { type ConcurrencyPrimitive, DeferredLock } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -70,7 +70,7 @@ export abstract class ConcurrencyPrimitive {
  * A lock for event-driven code: `acquire()` returns a Deferred that fires when
  * the lock is yours; waiters get it in the order they asked.
  *
- * @example
+ * @example Using `DeferredLock`
  * ```ts
  * import { DeferredLock } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -199,7 +199,7 @@ export class DeferredSemaphore extends ConcurrencyPrimitive {
 /**
  * `DeferredQueue.put` on a full queue.
  *
- * @example
+ * @example Using `QueueOverflow`
  * ```ts
  * import { DeferredQueue, QueueOverflow } from "@twist/twist";
  * import { assertThrows } from "@std/assert";
@@ -213,7 +213,8 @@ export class QueueOverflow extends Error {
   /** The error's name. */
   override name = "QueueOverflow";
   /** Creates the error. */
-  constructor(message = "Queue is full", options?: ErrorOptions) {
+  constructor(message?: string, options?: ErrorOptions) {
+    message ??= "Queue is full";
     super(message, options);
   }
 }
@@ -221,7 +222,7 @@ export class QueueOverflow extends Error {
 /**
  * `DeferredQueue.get` when the backlog of waiters is full.
  *
- * @example
+ * @example Using `QueueUnderflow`
  * ```ts
  * import { DeferredQueue, QueueUnderflow } from "@twist/twist";
  * import { assertThrows } from "@std/assert";
@@ -249,7 +250,7 @@ export class QueueUnderflow extends Error {
  *
  * @typeParam T the type of the items
  *
- * @example
+ * @example Using `DeferredQueue`
  * ```ts
  * import { DeferredQueue } from "@twist/twist";
  * import { assertEquals } from "@std/assert";

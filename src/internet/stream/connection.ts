@@ -595,7 +595,8 @@ export class Connection implements ITCPTransport {
    * `connectionLost` is `ConnectionAborted` unless another is passed (the
    * reactor passes `ConnectionLost` when it aborts at shutdown).
    */
-  abortConnection(reason: Error = new ConnectionAborted()): void {
+  abortConnection(reason?: Error): void {
+    reason ??= new ConnectionAborted();
     if (this.#closing) return;
     this.#state = "aborting";
     this.#buffer.stop();

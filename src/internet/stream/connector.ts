@@ -17,6 +17,7 @@ import { ConnectError, TimeoutError, UserError } from "../error.ts";
 import type { Connection, ConnectionOwner } from "./connection.ts";
 import type { ResourceKind, ResourceRegistry } from "../common/registry.ts";
 import { log } from "../../logger.ts";
+import { warnIfNotCapable } from "../common/permissions.ts";
 import { watchResult } from "../common/callbacks.ts";
 import {
   built,
@@ -55,7 +56,7 @@ export interface StreamDialer {
  * `connect()` connects again with the same factory (reconnecting clients use
  * it).
  *
- * @example
+ * @example Using `Connector`
  * ```ts
  * import { ClientFactory, ConnectionRefusedError, Reactor, type Failure } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -188,7 +189,11 @@ export class Connector implements IConnector {
     }
     pending.then(
       (conn) => this.#connected(attempt, conn),
-      (e) => this.#failed(attempt, this.#dialer.errorFor(e)),
+      (e) => {
+        const error = this.#dialer.errorFor(e);
+        warnIfNotCapable(e, this.#dialer.describe(), error.message);
+        this.#failed(attempt, error);
+      },
     );
   }
 

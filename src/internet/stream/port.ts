@@ -70,7 +70,7 @@ export interface StreamBinding<A extends IAddress> {
 /**
  * A listening port, as `reactor.listenTCP` (and `listenUNIX`) return it.
  *
- * @example
+ * @example Using `Port`
  * ```ts
  * import { Factory, Protocol, Reactor } from "@twist/twist";
  * import { assert } from "@std/assert";

@@ -12,7 +12,7 @@ import { defaultClock } from "../common/default_reactor.ts";
 /**
  * The base of the reasons a cooperative task ends with.
  *
- * @example
+ * @example Using `SchedulerError`
  * ```ts
  * import { SchedulerError, TaskDone } from "@twist/twist";
  * import { assert } from "@std/assert";
@@ -28,7 +28,7 @@ export class SchedulerError extends Error {
 /**
  * The task finished: its iterator is exhausted.
  *
- * @example
+ * @example Using `TaskDone`
  * ```ts
  * import { TaskDone } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -44,7 +44,7 @@ export class TaskDone extends SchedulerError {
 /**
  * The task was stopped with `stop()`.
  *
- * @example
+ * @example Using `TaskStopped`
  * ```ts
  * import { TaskStopped } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -60,7 +60,7 @@ export class TaskStopped extends SchedulerError {
 /**
  * The task's iterator threw (or a Deferred it yielded failed).
  *
- * @example
+ * @example Using `TaskFailed`
  * ```ts
  * import { TaskFailed } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -76,7 +76,7 @@ export class TaskFailed extends SchedulerError {
 /**
  * `resume()` was called on a task that is not paused.
  *
- * @example
+ * @example Using `NotPaused`
  * ```ts
  * import { NotPaused } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -92,7 +92,7 @@ export class NotPaused extends SchedulerError {
 /**
  * The cooperator was stopped while the task was running.
  *
- * @example
+ * @example Using `SchedulerStopped`
  * ```ts
  * import { SchedulerStopped } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -109,7 +109,7 @@ export class SchedulerStopped extends SchedulerError {
  * One iterator being run by a `Cooperator`: it can be paused, resumed and
  * stopped, and `whenDone()` tells when it ends.
  *
- * @example
+ * @example Using `CooperativeTask`
  * ```ts
  * import { Cooperator } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -307,7 +307,8 @@ export class Cooperator {
   #mustScheduleOnStart = false;
 
   /** Creates a cooperator. */
-  constructor(options: CooperatorOptions = {}) {
+  constructor(options?: CooperatorOptions) {
+    options ??= {};
     this.#predicateFactory = options.terminationPredicateFactory ?? timeSlice;
     const clock = options.clock;
     this.#scheduler = options.scheduler ??
@@ -410,7 +411,7 @@ const theCooperator = new Cooperator();
 /**
  * Runs `iterator` on the shared cooperator (which runs on the shared reactor).
  *
- * @example
+ * @example Calling `cooperate`
  * ```ts
  * import { cooperate } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -431,7 +432,7 @@ export function cooperate(iterator: Iterator<unknown>): CooperativeTask {
 /**
  * Runs `iterator` on the shared cooperator; fires with it when done.
  *
- * @example
+ * @example Calling `coiterate`
  * ```ts
  * import { coiterate } from "@twist/twist";
  * import { assertEquals } from "@std/assert";

@@ -14,7 +14,7 @@ import { log } from "../../logger.ts";
  * `f`) after `delay` seconds on `clock`. Cancelling it cancels the call and
  * fails it with `CancelledError`.
  *
- * @example
+ * @example Calling `deferLater`
  * ```ts
  * import { Clock, deferLater } from "@twist/twist";
  * import { assertEquals } from "@std/assert";
@@ -75,9 +75,11 @@ export interface ReactOptions {
  */
 export async function react<A extends unknown[]>(
   main: (reactor: Reactor, ...argv: A) => unknown,
-  argv: A = [] as unknown as A,
-  reactorOrOptions: Reactor | ReactOptions = {},
+  argv?: A,
+  reactorOrOptions?: Reactor | ReactOptions,
 ): Promise<void> {
+  argv ??= [] as unknown as A;
+  reactorOrOptions ??= {};
   // Twisted's third argument is the reactor; options add a testable exit.
   const options: ReactOptions = "run" in reactorOrOptions
     ? { reactor: reactorOrOptions }

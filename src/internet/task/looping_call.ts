@@ -102,7 +102,8 @@ export class LoopingCall<A extends unknown[] = unknown[]> {
    * @throws {Error} if it is already running
    * @throws {RangeError} for a negative interval
    */
-  start(interval: number, now = true): Deferred<LoopingCall<A>> {
+  start(interval: number, now?: boolean): Deferred<LoopingCall<A>> {
+    now ??= true;
     if (this.running) {
       throw new Error("Tried to start an already running LoopingCall");
     }

@@ -62,7 +62,8 @@ export abstract class Argument<
    *
    * @param options whether it is optional
    */
-  constructor(options: ArgumentOptions<O> = {}) {
+  constructor(options?: ArgumentOptions<O>) {
+    options ??= {};
     this.optional = (options.optional ?? false) as O;
   }
 
@@ -243,7 +244,7 @@ function badValue(type: string, bytes: Uint8Array): TypeError {
  * An integer as its decimal text (`123`), as a JS `number`: a value that is
  * not a safe integer is refused on both sides (use {@linkcode BigInteger}).
  *
- * @example
+ * @example Using `Integer`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals, assertThrows } from "@std/assert";
@@ -300,7 +301,7 @@ export class Integer<O extends boolean = false>
  * An integer of any size, as a `bigint`; the same wire form as
  * {@linkcode Integer} (Twisted's `Integer` with Python's unbounded ints).
  *
- * @example
+ * @example Using `BigInteger`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -337,7 +338,7 @@ export class BigInteger<O extends boolean = false>
  * @param x the number
  * @returns Python's `repr(x)`
  *
- * @example
+ * @example Calling `pythonFloatRepr`
  * ```ts
  * import { pythonFloatRepr } from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -372,7 +373,7 @@ const PY_FLOAT_SPECIAL = /^([+-]?)(inf|infinity|nan)$/i;
  * A floating-point number, written as Python's `repr` writes it
  * (see {@linkcode pythonFloatRepr}); Python's `float()` forms are read.
  *
- * @example
+ * @example Using `Float`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assert, assertEquals } from "@std/assert";
@@ -411,7 +412,7 @@ const FALSE = ascii("False");
 /**
  * `True` or `False`.
  *
- * @example
+ * @example Using `Boolean`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -438,7 +439,7 @@ export class Boolean<O extends boolean = false>
 /**
  * Bytes as they are (Twisted's `amp.String`, exported as `String` too).
  *
- * @example
+ * @example Using `Bytes`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -467,7 +468,7 @@ export class Bytes<O extends boolean = false>
 /**
  * Text, as UTF-8. Invalid UTF-8 received is an error, as in Python.
  *
- * @example
+ * @example Using `Unicode`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -502,7 +503,7 @@ export class Unicode<O extends boolean = false>
  * A file path, as UTF-8 text (Twisted's `amp.Path` carries a `FilePath`;
  * here it is a string).
  *
- * @example
+ * @example Using `Path`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -517,7 +518,7 @@ export class Path<O extends boolean = false> extends Unicode<O> {}
  * A list of values of one type, each after its 16-bit length (Twisted's
  * `ListOf`); the whole list must fit in one value (65,535 bytes).
  *
- * @example
+ * @example Using `ListOf`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -538,7 +539,8 @@ export class ListOf<E extends AnyArgument, O extends boolean = false>
    * @param elementType the type of each element
    * @param options whether it is optional
    */
-  constructor(elementType: E, options: ArgumentOptions<O> = {}) {
+  constructor(elementType: E, options?: ArgumentOptions<O>) {
+    options ??= {};
     super(options);
     this.elementType = elementType;
   }
@@ -593,7 +595,7 @@ export class ListOf<E extends AnyArgument, O extends boolean = false>
  * A list of objects, each written as a box through its own declaration
  * (Twisted's `AmpList`).
  *
- * @example
+ * @example Round-tripping a list of boxes with `AmpList`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -617,7 +619,8 @@ export class AmpList<S extends object, O extends boolean = false>
    * @param subargs the declaration of each object
    * @param options whether it is optional
    */
-  constructor(subargs: S, options: ArgumentOptions<O> = {}) {
+  constructor(subargs: S, options?: ArgumentOptions<O>) {
+    options ??= {};
     super(options);
     this.subargs = subargs;
   }
@@ -662,7 +665,7 @@ const DECIMAL =
  * The text is checked against Python's syntax and carried as it is, so no
  * digit is lost; use a decimal library to compute with it.
  *
- * @example
+ * @example Using `Decimal`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals, assertThrows } from "@std/assert";
@@ -714,7 +717,7 @@ const DATETIME =
  * zone, so the offset and the microseconds survive a round trip; a `Date`
  * may also be sent (as UTC). Years are 1 to 9999, as in Python.
  *
- * @example
+ * @example Using `DateTime`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";

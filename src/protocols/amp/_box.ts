@@ -216,7 +216,7 @@ function sortPairs(keys: Uint8Array[], values: Uint8Array[]): void {
 /**
  * A box that closes the connection once it is sent (Twisted's `QuitBox`).
  *
- * @example
+ * @example Using `QuitBox`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { StringTransport } from "@twist/twist/testing";
@@ -246,7 +246,7 @@ export class QuitBox extends AmpBox {
  * @throws {MalformedAmpBox} if the data ends in the middle of a box
  * @throws {TooLong} if a key length is over 255
  *
- * @example
+ * @example Calling `parseString`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";

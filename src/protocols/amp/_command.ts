@@ -150,7 +150,7 @@ export function commandInfo(command: CommandClass): CommandInfo {
  * @param command the command class
  * @returns the name sent as `_command`
  *
- * @example
+ * @example Calling `commandNameOf`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -260,7 +260,7 @@ export class Command {
    * `CommandLocator` subclass) and of their subclasses. The method is called
    * with the parsed arguments and `this` set to the instance.
    *
-   * @example
+   * @example Declaring a responder with `Command.responder`
    * ```ts
    * import * as amp from "@twist/twist/protocols/amp";
    * import { assertExists } from "@std/assert";
@@ -390,9 +390,10 @@ export class Command {
    */
   static doCommand(
     sender: ICommandSender,
-    objects: Readonly<Record<string, unknown>> = {},
+    objects?: Readonly<Record<string, unknown>>,
     ..._extra: unknown[]
   ): Deferred<Record<string, unknown>> | undefined {
+    objects ??= {};
     // deno-lint-ignore no-this-alias
     const command = this;
     let box: AmpBox;

@@ -25,7 +25,7 @@ export class AmpError extends Error {
  * A box was sent on a connection that has switched to another protocol
  * (`ProtocolSwitchCommand`): no AMP traffic is allowed any more.
  *
- * @example
+ * @example Using `ProtocolSwitched`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -41,7 +41,7 @@ export class ProtocolSwitched extends Error {
 /**
  * TLS may be started only once per connection.
  *
- * @example
+ * @example Using `OnlyOneTLS`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -58,7 +58,7 @@ export class OnlyOneTLS extends AmpError {
  * An empty box (or one that is neither a command nor an answer) was received,
  * or `sendBox` was asked to send an empty one.
  *
- * @example
+ * @example Using `NoEmptyBoxes`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -74,7 +74,7 @@ export class NoEmptyBoxes extends AmpError {
 /**
  * `callRemote` was given a missing or unknown argument.
  *
- * @example
+ * @example Using `InvalidSignature`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -143,7 +143,7 @@ export class TooLong extends AmpError {
 /**
  * A responder returned a value its command's response cannot encode.
  *
- * @example
+ * @example Using `BadLocalReturn`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -168,7 +168,7 @@ export interface RemoteAmpErrorOptions extends ErrorOptions {
  * An error the peer reported (an `_error` box), or one about to be reported
  * to it: an error code and a description.
  *
- * @example
+ * @example Using `RemoteAmpError`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -199,8 +199,9 @@ export class RemoteAmpError extends AmpError {
   constructor(
     errorCode: string,
     description: string,
-    options: RemoteAmpErrorOptions = {},
+    options?: RemoteAmpErrorOptions,
   ) {
+    options ??= {};
     super(
       `Code<${errorCode}>${options.local ? " (local)" : ""}: ${description}`,
       options,
@@ -216,7 +217,7 @@ export class RemoteAmpError extends AmpError {
  * The peer reported an error whose code the command does not declare
  * (Twisted's `UNKNOWN` errors, and any other undeclared code).
  *
- * @example
+ * @example Using `UnknownRemoteError`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -235,7 +236,8 @@ export class UnknownRemoteError extends RemoteAmpError {
    * @param description the peer's description
    * @param errorCode the code the peer sent
    */
-  constructor(description: string, errorCode: string = "UNKNOWN") {
+  constructor(description: string, errorCode?: string) {
+    errorCode ??= "UNKNOWN";
     super(errorCode, description);
   }
 }
@@ -243,7 +245,7 @@ export class UnknownRemoteError extends RemoteAmpError {
 /**
  * The peer has no responder for the command (Twisted's `UNHANDLED` code).
  *
- * @example
+ * @example Using `UnhandledCommand`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -261,7 +263,8 @@ export class UnhandledCommand extends RemoteAmpError {
    *
    * @param description the peer's description
    */
-  constructor(description: string = "Unhandled Command") {
+  constructor(description?: string) {
+    description ??= "Unhandled Command";
     super("UNHANDLED", description);
   }
 }
@@ -270,7 +273,7 @@ export class UnhandledCommand extends RemoteAmpError {
  * The bytes received are not a well-formed AMP box (for example the
  * connection ended in the middle of one, or an answer names no request).
  *
- * @example
+ * @example Using `MalformedAmpBox`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertThrows } from "@std/assert";
@@ -286,7 +289,7 @@ export class MalformedAmpBox extends AmpError {
 /**
  * No version of the protocol both ends speak could be agreed on.
  *
- * @example
+ * @example Using `IncompatibleVersions`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";

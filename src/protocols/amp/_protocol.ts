@@ -551,9 +551,11 @@ export class BoxDispatcher implements IBoxReceiver, ICommandSender {
    */
   callRemoteString(
     command: string,
-    box: AmpBox | Record<string, Uint8Array | string> = new AmpBox(),
-    options: { requiresAnswer?: boolean } = {},
+    box?: AmpBox | Record<string, Uint8Array | string>,
+    options?: { requiresAnswer?: boolean },
   ): Deferred<AmpBox> | undefined {
+    box ??= new AmpBox();
+    options ??= {};
     const requiresAnswer = options.requiresAnswer ?? true;
     if (this.#failAllReason !== undefined) {
       return requiresAnswer ? fail<AmpBox>(this.#failAllReason) : undefined;
@@ -831,7 +833,7 @@ class ResponderTable {
  * {@linkcode CommandLocator.registerResponder}. Pass one as `locator` to
  * `AMP` or `BoxDispatcher`.
  *
- * @example
+ * @example Using `CommandLocator`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -875,9 +877,9 @@ export class CommandLocator implements IResponderLocator {
 
 /** Options of {@linkcode AMP}. */
 export interface AMPOptions {
-  /** Where parsed boxes go (default: the AMP connection itself). */
+  /** Where parsed boxes go. @default {the AMP connection itself} */
   boxReceiver?: IBoxReceiver;
-  /** Where responders are found (default: the AMP connection itself). */
+  /** Where responders are found. @default {the AMP connection itself} */
   locator?: IResponderLocator;
 }
 
@@ -926,7 +928,8 @@ export class AMP extends BinaryBoxProtocol
    *
    * @param options a box receiver and a locator to use instead of this object
    */
-  constructor(options: AMPOptions = {}) {
+  constructor(options?: AMPOptions) {
+    options ??= {};
     super();
     this.boxReceiver = options.boxReceiver ?? this;
     this.#dispatcher = new BoxDispatcher(options.locator ?? this);
@@ -1052,7 +1055,7 @@ export interface TLSCertificate {
  * An argument that never goes on the wire: `StartTLS`'s special arguments
  * (Twisted's `_LocalArgument`).
  *
- * @example
+ * @example Using `LocalArgument`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { assertEquals } from "@std/assert";
@@ -1200,8 +1203,9 @@ export class StartTLS extends Command {
   /** Sends the command, holds back later boxes, and starts TLS when the answer comes. */
   static override doCommand(
     sender: ICommandSender,
-    objects: Readonly<Record<string, unknown>> = {},
+    objects?: Readonly<Record<string, unknown>>,
   ): Deferred<Record<string, unknown>> | undefined {
+    objects ??= {};
     const {
       tls_localCertificate,
       tls_verifyAuthorities,
@@ -1279,7 +1283,7 @@ class SwitchBox extends AmpBox {
  * `ProtocolSwitched`. If the call fails, the caller's AMP is unlocked and the
  * factory's `clientConnectionFailed` is called.
  *
- * @example
+ * @example Using `ProtocolSwitchCommand`
  * ```ts
  * import * as amp from "@twist/twist/protocols/amp";
  * import { Protocol } from "@twist/twist";
@@ -1316,9 +1320,10 @@ export class ProtocolSwitchCommand extends Command {
   /** Sends the command, locks the connection, and switches when the answer comes. */
   static override doCommand(
     sender: ICommandSender,
-    objects: Readonly<Record<string, unknown>> = {},
+    objects?: Readonly<Record<string, unknown>>,
     ...extra: unknown[]
   ): Deferred<Record<string, unknown>> | undefined {
+    objects ??= {};
     const factory = extra[0] as IProtocolFactory | undefined;
     if (
       factory === undefined || typeof factory.buildProtocol !== "function"
