@@ -106,13 +106,13 @@ export function resolve(
     (found) => {
       if (settled) return;
       settled = true;
-      timer.cancel();
+      if (timer.active()) timer.cancel(); // The reactor may have stopped.
       d.callback(found.address);
     },
     (e: Error & { code?: string }) => {
       if (settled) return;
       settled = true;
-      timer.cancel();
+      if (timer.active()) timer.cancel(); // The reactor may have stopped.
       d.errback(
         new DNSLookupError(
           `DNS lookup failed for "${name}": ${e.code ?? e.message}`,

@@ -100,3 +100,12 @@ Deno.test("resolve: MemoryReactor does not resolve, as in Twisted", () => {
   }
   assert((error as Error).message.includes("does not resolve names"));
 });
+
+Deno.test("reactor.resolve: a lookup that settles after the reactor stopped (its timer cancelled) still fires, with no error", async () => {
+  const reactor = new Reactor();
+  const running = reactor.run({ installSignalHandlers: false });
+  const d = reactor.resolve("localhost");
+  reactor.stop();
+  await running; // shutdown cancels every pending timed call, the lookup's too
+  assertEquals(await d, "127.0.0.1");
+});
