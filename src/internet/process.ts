@@ -30,7 +30,7 @@ import {
   ProcessTerminated,
 } from "./error.ts";
 import { log } from "../logger.ts";
-import { watchResult } from "./common/callbacks.ts";
+import { callLogged } from "./common/callbacks.ts";
 import { toBytes } from "./common/bytes.ts";
 import { requirePermissions } from "./common/permissions.ts";
 import {
@@ -199,7 +199,7 @@ export class ProcessTransport implements IProcessTransport {
         () => this.unref(),
       );
     }
-    this.#call(() => this.#protocol.makeConnection(this), "connectionMade");
+    callLogged(() => this.#protocol.makeConnection(this), "connectionMade");
     this.#readFrom(1, this.#child.stdout);
     this.#readFrom(2, this.#child.stderr);
     this.#child.status.then((status) => {
@@ -207,7 +207,7 @@ export class ProcessTransport implements IProcessTransport {
       this.#status = status;
       // The child is gone: its stdin is closed too.
       this.#loseStdin();
-      this.#call(
+      callLogged(
         () => this.#protocol.processExited(this.#reason()),
         "processExited",
       );
@@ -221,7 +221,7 @@ export class ProcessTransport implements IProcessTransport {
   ): Promise<void> {
     try {
       for await (const chunk of stream) {
-        this.#call(
+        callLogged(
           () => this.#protocol.childDataReceived(fd, chunk),
           "childDataReceived",
         );
@@ -233,7 +233,7 @@ export class ProcessTransport implements IProcessTransport {
   }
 
   #pipeClosed(fd: number): void {
-    this.#call(
+    callLogged(
       () => this.#protocol.childConnectionLost(fd),
       "childConnectionLost",
     );
@@ -246,7 +246,7 @@ export class ProcessTransport implements IProcessTransport {
     this.#ended = true;
     this.#release();
     this.#stdin.stopProducer();
-    this.#call(
+    callLogged(
       () => this.#protocol.processEnded(this.#reason()),
       "processEnded",
     );
@@ -273,14 +273,6 @@ export class ProcessTransport implements IProcessTransport {
     return new Failure(
       new ProcessTerminated(s.signal ? null : s.code, s.signal),
     );
-  }
-
-  #call(f: () => unknown, what: string): void {
-    try {
-      watchResult(f(), `Unhandled error in ${what}`);
-    } catch (e) {
-      log.err(e, `Unhandled error in ${what}`);
-    }
   }
 
   /**
@@ -346,7 +338,7 @@ export class ProcessTransport implements IProcessTransport {
     this.#stdin.stop();
     (closed ? Promise.resolve() : this.#writer.close()).catch(() => {})
       .finally(() => {
-        this.#call(
+        callLogged(
           () => this.#protocol.childConnectionLost(0),
           "childConnectionLost",
         );

@@ -39,7 +39,7 @@ import type {
 import { Failure } from "./failure.ts";
 import { ConnectionDone, ConnectionLost } from "./error.ts";
 import { log } from "../logger.ts";
-import { watchResult } from "./common/callbacks.ts";
+import { callLogged, watchResult } from "./common/callbacks.ts";
 import { toBytes } from "./common/bytes.ts";
 import { defaultReactor } from "./common/default_reactor.ts";
 import {
@@ -211,7 +211,7 @@ export class StandardIO implements ITransport, IConsumer, IPushProducer {
     const reactor = options.reactor ?? defaultReactor();
     this.#registry = registryOf(reactor);
     this.#registry?.register(this, STDIO);
-    this.#call(() => protocol.makeConnection(this), "connectionMade");
+    callLogged(() => protocol.makeConnection(this), "connectionMade");
     if (!this.#disconnected) this.#readLoop();
   }
 
@@ -260,7 +260,7 @@ export class StandardIO implements ITransport, IConsumer, IPushProducer {
         await new Promise<void>((resolve) => this.#resume = resolve);
       }
       if (!this.#reading) return;
-      this.#call(
+      callLogged(
         () => this.#protocol.dataReceived(buf.subarray(0, n)),
         "dataReceived",
       );
@@ -335,18 +335,10 @@ export class StandardIO implements ITransport, IConsumer, IPushProducer {
     // nothing keeps the process alive.
     if (this.#readPending) closeQuietly(this.#stdin);
     if (!this.#writeClosed) closeQuietly(this.#stdout);
-    this.#call(
+    callLogged(
       () => this.#protocol.connectionLost(reason),
       "connectionLost",
     );
-  }
-
-  #call(f: () => unknown, what: string): void {
-    try {
-      watchResult(f(), `Unhandled error in ${what}`);
-    } catch (e) {
-      log.err(e, `Unhandled error in ${what}`);
-    }
   }
 
   /** Writes to stdout (a string as UTF-8); dropped once stdout is closed. */

@@ -35,6 +35,18 @@ export function watchResult(
 }
 
 /**
+ * Calls a user callback `f`, logging what it throws, or what the promise it
+ * returns rejects with, as `Unhandled error in WHAT`; never throws.
+ */
+export function callLogged(f: () => unknown, what: string): void {
+  try {
+    watchResult(f(), `Unhandled error in ${what}`);
+  } catch (e) {
+    log.err(e, `Unhandled error in ${what}`);
+  }
+}
+
+/**
  * The reactors running now. While there is one, an unhandled rejection
  * anywhere in the program is logged as Twisted logs an unhandled error, and
  * the process goes on instead of exiting.
