@@ -12,6 +12,10 @@ import { LineReceiver } from "../src/protocols/basic.ts";
 
 class CommandShell extends LineReceiver {
   override delimiter = "\n";
+  /** Lookups not answered yet. */
+  #pending = 0;
+  /** Whether stdin has ended (we may still answer what is pending). */
+  #inputEnded = false;
 
   override connectionMade(): void {
     this.sendLine('Twist stdio demo. Type "help" for help.');
@@ -35,6 +39,7 @@ class CommandShell extends LineReceiver {
           this.sendLine("Usage: resolve NAME");
           break;
         }
+        this.#pending++;
         reactor.resolve(name).addCallbacks(
           (address) => this.#answer(`${name} is ${address}`),
           (failure) => this.#answer(`Error: ${failure.getErrorMessage()}`),
@@ -52,8 +57,22 @@ class CommandShell extends LineReceiver {
   }
 
   #answer(text: string): void {
+    this.#pending--;
     this.sendLine(text);
     this.transport.write(">>> ");
+    this.#finishIfDone();
+  }
+
+  /** stdin ended (Ctrl-D): answer the lookups still pending, then stop. */
+  readConnectionLost(): void {
+    this.#inputEnded = true;
+    this.#finishIfDone();
+  }
+
+  #finishIfDone(): void {
+    if (this.#inputEnded && this.#pending === 0) {
+      this.transport.loseConnection();
+    }
   }
 
   override connectionLost(_reason: Failure): void {
