@@ -9,14 +9,14 @@ import type { IService, IServiceCollection } from "../internet/interfaces.ts";
 import { Deferred, maybeDeferred } from "../internet/defer.ts";
 import type { Failure } from "../internet/failure.ts";
 import { log } from "../logger.ts";
+import {
+  describeService,
+  disownParent,
+  setParent,
+  setServiceName,
+} from "../internet/common/service_parent.ts";
 
-/** How a service is named in messages: its name, else its class. */
-export function describeService(service: IService): string {
-  return service.name !== null
-    ? `"${service.name}"`
-    : (service as { constructor?: { name?: string } }).constructor?.name ??
-      "a service";
-}
+export { describeService };
 
 /**
  * The base class of services: it keeps the bookkeeping (`name`, `running`,
@@ -64,14 +64,7 @@ export class Service implements IService {
    * @throws {TypeError} if it already has a parent (which files it by name)
    */
   setName(name: string): void {
-    if (this.parent !== null) {
-      throw new TypeError(
-        `Cannot rename ${
-          describeService(this)
-        } to "${name}": it has a parent; call disownServiceParent() first`,
-      );
-    }
-    this.name = name;
+    setServiceName(this, name);
   }
 
   /**
@@ -81,14 +74,7 @@ export class Service implements IService {
    * @throws {TypeError} if `parent` already has a service of its name
    */
   setServiceParent(parent: IServiceCollection): void {
-    if (this.parent !== null) this.disownServiceParent();
-    this.parent = parent;
-    try {
-      parent.addService(this);
-    } catch (e) {
-      this.parent = null;
-      throw e;
-    }
+    setParent(this, parent);
   }
 
   /**
@@ -98,15 +84,7 @@ export class Service implements IService {
    * @throws {TypeError} if it has no parent
    */
   disownServiceParent(): PromiseLike<unknown> | void {
-    const parent = this.parent;
-    if (parent === null) {
-      throw new TypeError(
-        `Cannot disown the parent of ${describeService(this)}: it has none`,
-      );
-    }
-    const stopped = parent.removeService(this);
-    this.parent = null;
-    return stopped;
+    return disownParent(this);
   }
 
   /** Does what must come before `startService` (nothing, here). */

@@ -17,6 +17,11 @@ import { CancelledError, Deferred, maybeDeferred, succeed } from "./defer.ts";
 import type { Failure } from "./failure.ts";
 import { defaultClock } from "./common/default_reactor.ts";
 import { log } from "../logger.ts";
+import {
+  disownParent,
+  setParent,
+  setServiceName,
+} from "./common/service_parent.ts";
 
 /** How long to wait before the `attempt`-th retry (1-based), in seconds. */
 export type RetryPolicy = (attempt: number) => number;
@@ -142,24 +147,12 @@ export class ClientService implements IService {
    * @throws {TypeError} if it already has a parent (which files it by name)
    */
   setName(name: string): void {
-    if (this.parent !== null) {
-      throw new TypeError(
-        `Cannot rename the ClientService to "${name}": it has a parent; call disownServiceParent() first`,
-      );
-    }
-    this.name = name;
+    setServiceName(this, name);
   }
 
   /** Adds the service to `parent` (a running parent starts it), leaving its previous parent first. */
   setServiceParent(parent: IServiceCollection): void {
-    if (this.parent !== null) this.disownServiceParent();
-    this.parent = parent;
-    try {
-      parent.addService(this);
-    } catch (e) {
-      this.parent = null;
-      throw e;
-    }
+    setParent(this, parent);
   }
 
   /**
@@ -168,15 +161,7 @@ export class ClientService implements IService {
    * @throws {TypeError} if it has no parent
    */
   disownServiceParent(): PromiseLike<unknown> | void {
-    const parent = this.parent;
-    if (parent === null) {
-      throw new TypeError(
-        "Cannot disown the parent of the ClientService: it has none",
-      );
-    }
-    const stopped = parent.removeService(this);
-    this.parent = null;
-    return stopped;
+    return disownParent(this);
   }
 
   /** Nothing to do before `startService`. */
