@@ -228,18 +228,7 @@ function upgradeClientNode(
       );
       resolve(wrapped as unknown as Deno.Conn);
     });
-    socket.once("error", (e: unknown) => {
-      wrapped.close();
-      reject(e);
-    });
-    // A peer that goes away in the handshake (no error on Deno's node:tls).
-    const gone = (): void => {
-      if (settled) return;
-      wrapped.close();
-      reject(new Error("The peer closed the connection during the handshake"));
-    };
-    socket.once("end", gone);
-    socket.once("close", gone);
+    failHandshakeOnLoss(socket, wrapped, reject, () => settled);
   });
 }
 
@@ -451,18 +440,7 @@ export function upgradeServer(
       );
       resolve(wrapped as unknown as Deno.Conn);
     });
-    socket.once("error", (e: unknown) => {
-      wrapped.close();
-      reject(e);
-    });
-    // A peer that goes away in the handshake (no error on Deno's node:tls).
-    const gone = (): void => {
-      if (settled) return;
-      wrapped.close();
-      reject(new Error("The peer closed the connection during the handshake"));
-    };
-    socket.once("end", gone);
-    socket.once("close", gone);
+    failHandshakeOnLoss(socket, wrapped, reject, () => settled);
   });
 }
 
@@ -521,4 +499,27 @@ function verifiedClientCertificate(
   throw new Error(
     `The client's certificate ("${leaf.subject}") is not signed by a trusted authority`,
   );
+}
+
+/**
+ * Rejects a handshake when its socket errors or the peer goes away before
+ * it completes (Deno's node:tls reports no error for the latter).
+ */
+function failHandshakeOnLoss(
+  socket: TLSSocket,
+  wrapped: { close(): void },
+  reject: (e: unknown) => void,
+  settled: () => boolean,
+): void {
+  socket.once("error", (e: unknown) => {
+    wrapped.close();
+    reject(e);
+  });
+  const gone = (): void => {
+    if (settled()) return;
+    wrapped.close();
+    reject(new Error("The peer closed the connection during the handshake"));
+  };
+  socket.once("end", gone);
+  socket.once("close", gone);
 }
