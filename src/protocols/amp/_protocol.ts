@@ -532,12 +532,7 @@ export class BoxDispatcher implements IBoxReceiver, ICommandSender {
     command: C,
     ...rest: CallArguments<C>
   ): CallResult<C> {
-    const [args, ...extra] = rest as unknown[];
-    return command.doCommand(
-      this,
-      (args ?? {}) as Record<string, unknown>,
-      ...extra,
-    ) as CallResult<C>;
+    return callRemoteOn(this, command, rest);
   }
 
   /**
@@ -972,12 +967,7 @@ export class AMP extends BinaryBoxProtocol
     command: C,
     ...rest: CallArguments<C>
   ): CallResult<C> {
-    const [args, ...extra] = rest as unknown[];
-    return command.doCommand(
-      this,
-      (args ?? {}) as Record<string, unknown>,
-      ...extra,
-    ) as CallResult<C>;
+    return callRemoteOn(this, command, rest);
   }
 
   /** Sends a command box as it is; see {@linkcode BoxDispatcher.callRemoteString}. */
@@ -1359,4 +1349,18 @@ export class ProtocolSwitchCommand extends Command {
       return failure;
     }) as Deferred<Record<string, unknown>>;
   }
+}
+
+/** `callRemote` for any sender: the command encodes, sends and parses. */
+function callRemoteOn<C extends CommandClass>(
+  sender: Parameters<C["doCommand"]>[0],
+  command: C,
+  rest: CallArguments<C>,
+): CallResult<C> {
+  const [args, ...extra] = rest as unknown[];
+  return command.doCommand(
+    sender,
+    (args ?? {}) as Record<string, unknown>,
+    ...extra,
+  ) as CallResult<C>;
 }
