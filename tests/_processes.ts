@@ -20,17 +20,20 @@ export interface RunningChild extends AsyncDisposable {
   wait(ms?: number): Promise<Deno.CommandStatus>;
 }
 
-/** Spawns `command args` with piped output; dispose of it to kill and reap it. */
+/**
+ * Spawns `command args` with piped output (and stdin, if asked: write to
+ * `process.stdin`); dispose of it to kill and reap it.
+ */
 export function spawn(
   command: string,
   args: string[],
-  options: { env?: Record<string, string> } = {},
+  options: { env?: Record<string, string>; stdin?: "null" | "piped" } = {},
 ): RunningChild {
   const process = new Deno.Command(command, {
     args,
     stdout: "piped",
     stderr: "piped",
-    stdin: "null",
+    stdin: options.stdin ?? "null",
     env: options.env,
   })
     .spawn();

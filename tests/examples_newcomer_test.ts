@@ -61,40 +61,15 @@ function suggested(example: string, command: string): string {
 
 /** A shell command with stdin and stdout piped (as a user types it). */
 function shell(command: string) {
-  const child = new Deno.Command("sh", {
-    args: ["-c", command],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  let out = "";
-  const reading = (async () => {
-    for await (const chunk of child.stdout) out += decode(chunk);
-  })();
-  const errors = new Response(child.stderr).text();
+  const child = spawn("sh", ["-c", command], { stdin: "piped" });
+  const writer = child.process.stdin.getWriter();
   return {
     type: (text: string) => writer.write(encode(text)),
-    async waitFor(pattern: RegExp): Promise<string> {
-      const deadline = Date.now() + 20_000;
-      while (!pattern.test(out)) {
-        if (Date.now() > deadline) {
-          throw new Error(
-            `${command}: no ${pattern} in ${JSON.stringify(out)}`,
-          );
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      return out;
-    },
+    waitFor: (pattern: RegExp): Promise<string> =>
+      child.waitForOutput(pattern, 20_000),
     async [Symbol.asyncDispose]() {
       await writer.close().catch(() => {});
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // Already gone.
-      }
-      await Promise.all([child.status, reading, errors]);
+      await child[Symbol.asyncDispose]();
     },
   };
 }

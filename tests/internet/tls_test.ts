@@ -707,10 +707,12 @@ Deno.test("TLS: after server-side startTLS a paused protocol stops the peer, and
   let pending: Promise<number> | undefined;
   while (sent < TOTAL) {
     pending = tls.write(chunk);
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const outcome = await Promise.race([
       pending,
-      new Promise<symbol>((r) => setTimeout(() => r(stalled), 1000)),
+      new Promise<symbol>((r) => timer = setTimeout(() => r(stalled), 1000)),
     ]);
+    clearTimeout(timer);
     if (outcome === stalled) break;
     sent += outcome as number;
     pending = undefined;

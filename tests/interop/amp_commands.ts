@@ -7,24 +7,9 @@
 import * as amp from "../../src/protocols/amp.ts";
 import { Deferred } from "../../src/internet/defer.ts";
 
-/** Python's ZeroDivisionError, as Twisted's ampserver.py declares it. */
-export class ZeroDivision extends Error {
-  override name = "ZeroDivision";
-}
-
-export class Sum extends amp.Command {
-  static override arguments = { a: new amp.Integer(), b: new amp.Integer() };
-  static override response = { total: new amp.Integer() };
-}
-
-export class Divide extends amp.Command {
-  static override arguments = {
-    numerator: new amp.Integer(),
-    denominator: new amp.Integer(),
-  };
-  static override response = { result: new amp.Float() };
-  static override errors = new Map([[ZeroDivision, "ZERO_DIVISION"]]);
-}
+// The documented Math commands: the same classes the examples use.
+import { Divide, Sum, ZeroDivision } from "../../examples/amp_server.ts";
+export { Divide, Sum, ZeroDivision };
 
 export const ECHO = {
   i: new amp.Integer(),

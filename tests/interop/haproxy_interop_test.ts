@@ -10,7 +10,7 @@ import { Factory, Protocol } from "../../src/internet/protocol.ts";
 import type { IPv4Address, IPv6Address } from "../../src/internet/address.ts";
 import type { IListeningPort } from "../../src/internet/interfaces.ts";
 import { decode, encode, withTimeout } from "../_helpers.ts";
-import { freePort, spawn } from "../_processes.ts";
+import { freePort, spawn, waitForListening } from "../_processes.ts";
 
 const CURL = "/usr/bin/curl";
 const HAPROXY = "/usr/sbin/haproxy";
@@ -184,27 +184,10 @@ Deno.test({
       const file = `/tmp/twist-tests/haproxy-${server}.cfg`;
       Deno.writeTextFileSync(file, config);
       try {
-        await using proxy = spawn(HAPROXY, ["-db", "-f", file]);
+        await using _proxy = spawn(HAPROXY, ["-db", "-f", file]);
         for (const f of frontends) {
-          // The first request also waits for HAProxy to be listening.
-          const deadline = performance.now() + 20_000;
-          let answer: { body: string; localPort: number };
-          for (;;) {
-            try {
-              answer = await ask(f.bind, f.port);
-              break;
-            } catch (e) {
-              if (
-                !(e instanceof Deno.errors.ConnectionRefused) ||
-                performance.now() > deadline
-              ) {
-                throw new Error(
-                  `HAProxy did not answer on ${f.bind}:${f.port}: ${e}; its stderr: ${proxy.stderr()}`,
-                );
-              }
-              await new Promise((r) => setTimeout(r, 20));
-            }
-          }
+          await waitForListening(f.bind, f.port);
+          const answer = await ask(f.bind, f.port);
           // The client's own port (HAProxy connects to Twist from another).
           assertEquals(
             answer.body,

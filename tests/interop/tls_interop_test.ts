@@ -1,13 +1,16 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { decode, hasPythonTwisted, withTimeout } from "../_helpers.ts";
-import { spawn } from "../_processes.ts";
+import { type RunningChild, spawn } from "../_processes.ts";
 import { Reactor } from "../../src/internet/reactor.ts";
 import {
   ClientFactory,
   Factory,
   Protocol,
 } from "../../src/internet/protocol.ts";
-import type { PeerCertificate } from "../../src/internet/interfaces.ts";
+import type {
+  PeerCertificate,
+  TLSClientOptions,
+} from "../../src/internet/interfaces.ts";
 import { SSLError } from "../../src/internet/error.ts";
 import type { Failure } from "../../src/internet/failure.ts";
 
@@ -21,38 +24,62 @@ if (!twisted) {
   );
 }
 
-/** Connects to a Twisted TLS echo server serving example.com's certificate. */
-async function echoVerifying(hostname: string): Promise<string | Failure> {
-  await using server = spawn(PYTHON, [
-    "tests/interop/tls_echo_server.py",
-    `${DIR}/example.pem`,
-    `${DIR}/example.key`,
-  ]);
-  const out = await server.waitForOutput(/port (\d+)\n/, 30_000);
-  const port = Number(out.match(/port (\d+)/)![1]);
+/** Starts a Python Twisted TLS peer; returns it and the port it printed. */
+async function startPeer(
+  script: string,
+  ...args: string[]
+): Promise<{ peer: RunningChild; port: number }> {
+  const peer = spawn(PYTHON, [`tests/interop/${script}`, ...args]);
+  const out = await peer.waitForOutput(/port (\d+)\n/, 30_000);
+  return { peer, port: Number(out.match(/port (\d+)/)![1]) };
+}
+
+/**
+ * Connects with TLS to 127.0.0.1:`port` and writes `message`: the echo (once
+ * the connection is closed again), or why the connection failed or was lost.
+ */
+async function echoOnce(
+  port: number,
+  message: string,
+  tls: TLSClientOptions,
+): Promise<string | Failure> {
   const reactor = new Reactor();
   const result = Promise.withResolvers<string | Failure>();
+  const lost = Promise.withResolvers<void>();
   class Client extends Protocol {
     override connectionMade(): void {
-      this.transport.write("verified by name");
+      this.transport.write(message);
     }
     override dataReceived(data: Uint8Array): void {
       result.resolve(decode(data));
       this.transport.loseConnection();
     }
+    override connectionLost(reason: Failure): void {
+      result.resolve(reason); // refused after the handshake
+      lost.resolve();
+    }
   }
-  const lost = Promise.withResolvers<void>();
   const factory = ClientFactory.forProtocol(Client);
   factory.noisy = false;
   factory.clientConnectionFailed = (_c, reason) => result.resolve(reason);
-  factory.clientConnectionLost = () => lost.resolve();
-  reactor.connectSSL("127.0.0.1", port, factory, {
-    hostname,
-    caCerts: [Deno.readTextFileSync(`${DIR}/named_ca.pem`)],
-  });
+  reactor.connectSSL("127.0.0.1", port, factory, tls);
   const outcome = await withTimeout(result.promise, 30_000, "the TLS echo");
   if (typeof outcome === "string") await lost.promise;
   return outcome;
+}
+
+/** Connects to a Twisted TLS echo server serving example.com's certificate. */
+async function echoVerifying(hostname: string): Promise<string | Failure> {
+  const { peer, port } = await startPeer(
+    "tls_echo_server.py",
+    `${DIR}/example.pem`,
+    `${DIR}/example.key`,
+  );
+  await using _peer = peer;
+  return await echoOnce(port, "verified by name", {
+    hostname,
+    caCerts: [Deno.readTextFileSync(`${DIR}/named_ca.pem`)],
+  });
 }
 
 Deno.test({
@@ -79,36 +106,17 @@ Deno.test({
 async function echoToClientAuthServer(
   tls: { cert?: string; key?: string },
 ): Promise<{ outcome: string | Failure; server: string }> {
-  await using server = spawn(PYTHON, [
-    "tests/interop/tls_clientauth_server.py",
+  const { peer, port } = await startPeer(
+    "tls_clientauth_server.py",
     `${DIR}/server.pem`,
     `${DIR}/server.key`,
     `${DIR}/client_ca.pem`,
-  ]);
-  const out = await server.waitForOutput(/port (\d+)\n/, 30_000);
-  const port = Number(out.match(/port (\d+)/)![1]);
-  const reactor = new Reactor();
-  const result = Promise.withResolvers<string | Failure>();
-  class Client extends Protocol {
-    override connectionMade(): void {
-      this.transport.write("with my certificate");
-    }
-    override dataReceived(data: Uint8Array): void {
-      result.resolve(decode(data));
-      this.transport.loseConnection();
-    }
-    override connectionLost(reason: Failure): void {
-      result.resolve(reason);
-    }
-  }
-  const factory = ClientFactory.forProtocol(Client);
-  factory.noisy = false;
-  factory.clientConnectionFailed = (_c, reason) => result.resolve(reason);
-  reactor.connectSSL("127.0.0.1", port, factory, {
+  );
+  await using server = peer;
+  const outcome = await echoOnce(port, "with my certificate", {
     caCerts: [Deno.readTextFileSync(`${DIR}/ca.pem`)],
     ...tls,
   });
-  const outcome = await withTimeout(result.promise, 30_000, "the TLS echo");
   const said = await server.waitForOutput(/lost [^\n]*\n/, 30_000);
   return { outcome, server: said };
 }
