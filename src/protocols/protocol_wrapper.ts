@@ -144,14 +144,19 @@ export class ProtocolWrapper extends Protocol implements ITCPTransport {
   override makeConnection(transport: ITCPTransport): void {
     super.makeConnection(transport);
     this.wrappingFactory.registerProtocol(this);
-    this.wrappedProtocol.makeConnection(this);
+    // What the wrapped protocol returns (the promise of an async
+    // connectionMade) reaches the transport, which watches it.
+    return this.wrappedProtocol.makeConnection(this);
   }
 
   // -- the protocol the real transport sees ----------------------------------
 
-  /** Passes `data` to the wrapped protocol. */
+  /**
+   * Passes `data` to the wrapped protocol, returning what it returns (so the
+   * transport watches the promise of an async `dataReceived`).
+   */
   override dataReceived(data: Uint8Array): void {
-    this.wrappedProtocol.dataReceived(data);
+    return this.wrappedProtocol.dataReceived(data);
   }
 
   /** Unregisters from the factory, then tells the wrapped protocol. */
@@ -159,7 +164,7 @@ export class ProtocolWrapper extends Protocol implements ITCPTransport {
     this.wrappingFactory.unregisterProtocol(this);
     const p = this.wrappedProtocol as IProtocol & { connected?: boolean };
     if ("connected" in p) p.connected = false;
-    p.connectionLost(reason);
+    return p.connectionLost(reason);
   }
 
   /**
@@ -168,18 +173,20 @@ export class ProtocolWrapper extends Protocol implements ITCPTransport {
    */
   readConnectionLost(): void {
     const p = this.wrappedProtocol as HalfCloseable;
-    if (typeof p.readConnectionLost === "function") p.readConnectionLost();
-    else this.loseConnection();
+    if (typeof p.readConnectionLost === "function") {
+      return p.readConnectionLost();
+    }
+    this.loseConnection();
   }
 
   /** This side's write half is closed: tells a half-closeable wrapped protocol. */
   writeConnectionLost(): void {
-    (this.wrappedProtocol as HalfCloseable).writeConnectionLost?.();
+    return (this.wrappedProtocol as HalfCloseable).writeConnectionLost?.();
   }
 
   /** The TLS handshake is done: tells a wrapped protocol that listens for it. */
   handshakeCompleted(): void {
-    (this.wrappedProtocol as HalfCloseable).handshakeCompleted?.();
+    return (this.wrappedProtocol as HalfCloseable).handshakeCompleted?.();
   }
 
   // -- the transport the wrapped protocol sees -------------------------------

@@ -67,7 +67,7 @@ export class ThrottlingProtocol extends ProtocolWrapper {
   /** Counts the bytes, then passes them on. */
   override dataReceived(data: Uint8Array): void {
     this.#throttler().registerRead(data.length);
-    super.dataReceived(data);
+    return super.dataReceived(data);
   }
 
   /** Remembers the producer, so writes can be throttled, and registers it. */

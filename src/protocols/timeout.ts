@@ -402,7 +402,7 @@ export class TimeoutProtocol extends ProtocolWrapper {
   override makeConnection(transport: ITCPTransport): void {
     // A period chosen before the connection (setTimeout/cancelTimeout) stands.
     if (!this.#periodChosen) this.setTimeout(this.#initialPeriod);
-    super.makeConnection(transport);
+    return super.makeConnection(transport);
   }
 
   /**
@@ -455,13 +455,13 @@ export class TimeoutProtocol extends ProtocolWrapper {
   /** Resets the countdown, then passes the data on. */
   override dataReceived(data: Uint8Array): void {
     this.resetTimeout();
-    super.dataReceived(data);
+    return super.dataReceived(data);
   }
 
   /** Cancels the countdown, then passes the loss on. */
   override connectionLost(reason: Failure): void {
     this.cancelTimeout();
-    super.connectionLost(reason);
+    return super.connectionLost(reason);
   }
 
   /** Called when the countdown expires: loses the connection. Override for anything else. */

@@ -118,14 +118,14 @@ export class TrafficLoggingProtocol extends ProtocolWrapper {
   /** Logs `C n: data`, then passes the data on. */
   override dataReceived(data: Uint8Array): void {
     this.#log(`C ${this.number}: ${this.#show(data)}`);
-    super.dataReceived(data);
+    return super.dataReceived(data);
   }
 
   /** Logs `C n: reason`, passes the loss on, and closes the log. */
   override connectionLost(reason: Failure): void {
     this.#log(`C ${this.number}: ${reason}`);
     try {
-      super.connectionLost(reason);
+      return super.connectionLost(reason);
     } finally {
       this.logfile.close?.();
     }
@@ -293,7 +293,7 @@ export class SpewingProtocol extends ProtocolWrapper {
   /** Logs `Received: data`, then passes it on. */
   override dataReceived(data: Uint8Array): void {
     log.msg(`Received: ${bytesRepr(data)}`);
-    super.dataReceived(data);
+    return super.dataReceived(data);
   }
 
   /** Logs `Sending: data`, then writes it. */

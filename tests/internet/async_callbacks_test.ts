@@ -6,6 +6,14 @@ import {
   Protocol,
 } from "../../src/internet/protocol.ts";
 import type { Failure } from "../../src/internet/failure.ts";
+import type { IProtocolFactory } from "../../src/internet/interfaces.ts";
+import {
+  LimitConnectionsByPeer,
+  SpewingFactory,
+  ThrottlingFactory,
+  TimeoutFactory,
+  WrappingFactory,
+} from "../../src/protocols/policies.ts";
 import { ProcessProtocol } from "../../src/internet/process.ts";
 import { DatagramProtocol } from "../../src/internet/udp.ts";
 import { log, type LogEvent } from "../../src/logger.ts";
@@ -61,6 +69,7 @@ Deno.test("A rejected promise in protocol code is logged and the server process 
 async function serveOne(
   makeProtocol: () => Protocol,
   send: string,
+  wrap: (factory: Factory) => IProtocolFactory = (f) => f,
 ): Promise<{ reason: Failure; logged: LogEvent[] }> {
   const reactor = new Reactor();
   const lost = Promise.withResolvers<Failure>();
@@ -77,7 +86,9 @@ async function serveOne(
   };
   using _capture = log.capture();
   const logged = collectErrors();
-  const port = reactor.listenTCP(0, factory, { interface: "127.0.0.1" });
+  const port = reactor.listenTCP(0, wrap(factory), {
+    interface: "127.0.0.1",
+  });
   try {
     const clientLost = Promise.withResolvers<void>();
     class Sender extends Protocol {
@@ -139,6 +150,40 @@ Deno.test("An async dataReceived that rejects closes that connection with the er
   assert(reason.check(Oops), `${reason}`);
   assertEquals(logged.length, 1);
   assertStringIncludes(logged[0].message, "Unhandled error in dataReceived");
+});
+
+Deno.test("Behind a policy wrapper, an async dataReceived or connectionMade that rejects still closes the connection with the error as reason", async () => {
+  const quiet = <F extends { noisy: boolean }>(f: F): F => {
+    f.noisy = false;
+    return f;
+  };
+  const policies: Record<string, (f: Factory) => IProtocolFactory> = {
+    WrappingFactory: (f) => quiet(new WrappingFactory(f)),
+    TimeoutFactory: (f) => quiet(new TimeoutFactory(f, { timeoutPeriod: 30 })),
+    ThrottlingFactory: (f) => quiet(new ThrottlingFactory(f)),
+    SpewingFactory: (f) => quiet(new SpewingFactory(f)),
+    LimitConnectionsByPeer: (f) => quiet(new LimitConnectionsByPeer(f)),
+  };
+  class AsyncThrower extends Protocol {
+    override async dataReceived(): Promise<void> {
+      await Promise.resolve();
+      throw new Oops("rejected in dataReceived");
+    }
+  }
+  class AsyncMade extends Protocol {
+    override async connectionMade(): Promise<void> {
+      await Promise.resolve();
+      throw new Oops("rejected in connectionMade");
+    }
+  }
+  for (const [name, wrap] of Object.entries(policies)) {
+    for (const make of [() => new AsyncThrower(), () => new AsyncMade()]) {
+      const { reason, logged } = await serveOne(make, "x", wrap);
+      assert(reason.check(Oops), `${name}: ${reason}`);
+      assertEquals(logged.length, 1, name);
+      assertStringIncludes(logged[0].message, "Unhandled error in", name);
+    }
+  }
 });
 
 Deno.test("An async connectionMade that rejects closes the connection with the error as reason, logged", async () => {

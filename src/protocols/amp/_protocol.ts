@@ -947,13 +947,13 @@ export class AMP extends BinaryBoxProtocol
         safeAddress(() => transport.getHost())
       } PEER:${safeAddress(() => transport.getPeer())})`,
     );
-    super.makeConnection(transport);
+    return super.makeConnection(transport);
   }
 
   /** Logs the loss, then fails the calls still waiting. */
   override connectionLost(reason: Failure): void {
     log.msg(`${this.constructor.name} connection lost`);
-    super.connectionLost(reason);
+    return super.connectionLost(reason);
   }
 
   /**

@@ -174,8 +174,8 @@ export class HAProxyProtocolWrapper extends ProtocolWrapper {
     this.connected = false;
     this.#cancelTimer();
     this.#parser = undefined;
-    if (this.#proxying) super.connectionLost(reason);
-    else this.wrappingFactory.unregisterProtocol(this);
+    if (this.#proxying) return super.connectionLost(reason);
+    this.wrappingFactory.unregisterProtocol(this);
   }
 
   /** The client's address from the header, or the real peer's if it had none. */
