@@ -211,9 +211,13 @@ class Echo extends Protocol {
 class Collect extends Protocol {
   text = "";
   readonly got = Promise.withResolvers<string>();
+  readonly lost = Promise.withResolvers<void>();
   override dataReceived(d: Uint8Array): void {
     this.text += decode(d);
     this.got.resolve(this.text);
+  }
+  override connectionLost(): void {
+    this.lost.resolve();
   }
 }
 
@@ -332,8 +336,8 @@ Deno.test("ssl: endpoints from strings: Twisted's privateKey/certKey files, caCe
       `over ${type}`,
     );
     client.transport.loseConnection();
+    await withTimeout(client.lost.promise, 10_000, "the client to close");
   }
-  await new Promise<void>((r) => reactor.callLater(0.05, () => r()));
   await port.stopListening();
 });
 
