@@ -588,6 +588,23 @@ function handshakeTimeoutKeyword(
 }
 
 /**
+ * The `handshakeTimeout=` and `engine=` of a TLS description (Twist's
+ * keywords: Twisted's endpoints have no such choice).
+ */
+function tlsKeywords(
+  description: string,
+  kwargs: Record<string, string>,
+): { handshakeTimeout?: number; engine?: "deno" | "node" } {
+  const timeout = handshakeTimeoutKeyword(description, kwargs);
+  const { engine } = kwargs;
+  if (engine === undefined) return timeout;
+  if (engine !== "deno" && engine !== "node") {
+    invalid(description, `engine "${engine}" is not "deno" or "node"`);
+  }
+  return { ...timeout, engine };
+}
+
+/**
  * "Listens" on this process's stdin and stdout (Twisted's
  * `StandardIOEndpoint`): `listen(factory)` builds one protocol and connects
  * it with {@linkcode StandardIO}. The port it fires with has the transport
@@ -951,9 +968,9 @@ function serverOptions(
  * `tcp6:PORT[:interface=IP][:backlog=N][:reusePort=true]`,
  * `unix:PATH[:mode=660][:lockfile=1][:backlog=N]`,
  * `ssl:PORT:privateKey=KEY.pem[:certKey=CERT.pem][:interface=IP][:alpn=h2,http/1.1]`
- * `[:caCerts=CA.pem][:caCertsDir=DIR][:handshakeTimeout=S]` (with `caCerts`
- * or `caCertsDir`, clients must present a certificate signed by one of those
- * CAs). The files are read at once: `--allow-read` on them. Also `stdio:`
+ * `[:caCerts=CA.pem][:caCertsDir=DIR][:handshakeTimeout=S][:engine=node]` (with
+ * `caCerts` or `caCertsDir`, clients must present a certificate signed by one
+ * of those CAs; `engine` as in `TLSServerOptions`). The files are read at once: `--allow-read` on them. Also `stdio:`
  * (this process's stdin and stdout, {@linkcode StandardIOEndpoint}). Other types come
  * from parsers registered with `registerServerEndpointParser`, as
  * `haproxy:tcp:8080` once `@twist/twist/protocols/haproxy` is imported.
@@ -1035,6 +1052,7 @@ export function serverFromString(
         "caCerts",
         "caCertsDir",
         "handshakeTimeout",
+        "engine",
       ]);
       const port = serverPort(description, args, kwargs);
       if (!kwargs.privateKey) {
@@ -1056,7 +1074,7 @@ export function serverFromString(
         kwargs.caCertsDir,
       );
       if (caCerts) Object.assign(tls, { verify: true, caCerts });
-      Object.assign(tls, handshakeTimeoutKeyword(description, kwargs));
+      Object.assign(tls, tlsKeywords(description, kwargs));
       const options = serverOptions(description, kwargs);
       return new SSL4ServerEndpoint(reactor, port, tls, options);
     }
@@ -1109,8 +1127,8 @@ function hostAndPort(
  * `tcp:host=HOST:port=PORT[:timeout=S]` (or `tcp:HOST:PORT`), `tcp6:...`,
  * `unix:path=PATH[:timeout=S]` (or `unix:PATH`), and
  * `ssl:HOST:PORT[:caCerts=CA.pem][:caCertsDir=DIR][:hostname=NAME][:alpn=...]`
- * `[:certKey=CERT.pem[:privateKey=KEY.pem]][:handshakeTimeout=S]` (`tls:` is
- * the same, and takes Twisted's `tls:` names too: `trustRoots=DIR`,
+ * `[:certKey=CERT.pem[:privateKey=KEY.pem]][:handshakeTimeout=S][:engine=node]`
+ * (`tls:` is the same, and takes Twisted's `tls:` names too: `trustRoots=DIR`,
  * `certificate=CERT.pem`). Files are read at once: `--allow-read` on them.
  *
  * @throws {TypeError} for a malformed description, naming the problem
@@ -1196,6 +1214,7 @@ export function clientFromString(
         "certificate",
         "privateKey",
         "handshakeTimeout",
+        "engine",
       ]);
       const { host, port } = hostAndPort(description, args, kwargs);
       if (kwargs.caCertsDir !== undefined && kwargs.trustRoots !== undefined) {
@@ -1215,7 +1234,7 @@ export function clientFromString(
           kwargs.certKey ?? kwargs.certificate,
           kwargs.privateKey,
         ),
-        ...handshakeTimeoutKeyword(description, kwargs),
+        ...tlsKeywords(description, kwargs),
       };
       if (kwargs.hostname) tls.hostname = kwargs.hostname;
       if (kwargs.alpn) tls.alpnProtocols = kwargs.alpn.split(",");

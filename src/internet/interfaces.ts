@@ -1046,6 +1046,17 @@ export interface TLSServerOptions {
    * @default {60}
    */
   handshakeTimeout?: number;
+  /**
+   * Which TLS implementation serves the connections. `"deno"` is Deno's own
+   * (`Deno.listenTls`, rustls): the fastest, but on Deno 2.9 a connection
+   * whose handshake never completes keeps its socket until the peer goes,
+   * even after `handshakeTimeout` has dropped its protocol. `"node"` is
+   * Deno's `node:tls`: the socket of a stalled handshake is closed at the
+   * timeout (choose it for servers that face hostile peers), at about a third
+   * to a half of the throughput. `verify` needs `"node"` (and chooses it).
+   * @default {"deno"}
+   */
+  engine?: "deno" | "node";
 }
 
 /** Options of a TLS client. */
@@ -1066,6 +1077,15 @@ export interface TLSClientOptions {
    * @default {60}
    */
   handshakeTimeout?: number;
+  /**
+   * Which TLS implementation runs the connection: `"deno"` (`Deno.startTls`,
+   * rustls: the fastest, but on Deno 2.9 a handshake the server never answers
+   * keeps its socket until the server goes, even after `handshakeTimeout`) or
+   * `"node"` (`node:tls`: the socket is closed at the timeout; slower). A
+   * client certificate (`cert`) needs `"node"` (and chooses it).
+   * @default {"deno"}
+   */
+  engine?: "deno" | "node";
 }
 
 /**

@@ -34,6 +34,7 @@ import { Connector, type StreamDialer } from "./stream/connector.ts";
 import {
   checkClientCertificate,
   checkServerVerification,
+  engineOf,
   handshakeTimeoutOf,
   negotiatedProtocolOf,
   recordNegotiatedProtocol,
@@ -132,6 +133,7 @@ function tlsBinding(
     );
   }
   checkServerVerification(tls);
+  const engine = engineOf(tls, tls.verify ? "verify: true" : undefined);
   const handshakeTimeout = handshakeTimeoutOf(tls);
   const hostname = unbracketed(options.interface ?? "0.0.0.0");
   const listenOptions = denoListenOptions(hostname, port, options);
@@ -143,9 +145,10 @@ function tlsBinding(
     peerOf: ipPeerOf,
     describe: () => `ssl:${hostname}:${port}`,
   };
-  if (tls.verify) {
-    // Deno.listenTls cannot ask for a client certificate: node:tls can, over
-    // the accepted TCP connection.
+  if (engine === "node") {
+    // Deno.listenTls cannot ask for a client certificate, nor close the
+    // socket of a handshake that never completes: node:tls can, over the
+    // accepted TCP connection.
     return {
       ...common,
       listen: () =>
@@ -188,6 +191,10 @@ function tlsDialer(
 ): StreamDialer {
   checkPort(port, 1);
   checkClientCertificate(tls);
+  const engine = engineOf(
+    tls,
+    tls.cert === undefined ? undefined : "A client certificate",
+  );
   const handshakeTimeout = handshakeTimeoutOf(tls);
   if (
     tls.hostname !== undefined &&
@@ -217,11 +224,11 @@ function tlsDialer(
       // attempt must not stay pending), then upgrade with startTls, which
       // verifies the name it is given: the host dialled, or another name
       // (Twisted's optionsForClientTLS(hostname)). With a client certificate
-      // (which Deno.startTls cannot present), with node:tls, in the handshake
-      // step below.
+      // (which Deno.startTls cannot present) or engine "node", with node:tls,
+      // in the handshake step below.
       requireNet(hostname, port); // Never Deno's prompt.
       let conn: Deno.Conn = await Deno.connect({ hostname, port, signal });
-      const viaNode = tls.cert !== undefined;
+      const viaNode = engine === "node";
       if (!viaNode) {
         conn = await startTlsVerifying(
           conn as Deno.TcpConn,

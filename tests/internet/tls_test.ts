@@ -16,8 +16,12 @@ import { tlsServerOptionsFromFiles } from "../../src/internet/tls.ts";
 import {
   clientFromString,
   serverFromString,
+  type SSL4ServerEndpoint,
 } from "../../src/internet/endpoints.ts";
-import type { PeerCertificate } from "../../src/internet/interfaces.ts";
+import type {
+  PeerCertificate,
+  TLSClientOptions,
+} from "../../src/internet/interfaces.ts";
 import type { IPv4Address } from "../../src/internet/address.ts";
 import { LineReceiver } from "../../src/protocols/basic.ts";
 import {
@@ -90,15 +94,35 @@ function quiet<F extends Factory>(f: F): F {
   return f;
 }
 
-Deno.test("TLS: echo over listenSSL/connectSSL with a private CA", async () => {
-  const reactor = new Reactor();
-  const port = reactor.listenSSL(0, quiet(Factory.forProtocol(Echo)), server, {
-    interface: "127.0.0.1",
+for (
+  const [serverEngine, clientEngine] of [
+    ["deno", "deno"],
+    ["node", "node"],
+    ["node", "deno"],
+    ["deno", "node"],
+  ] as const
+) {
+  Deno.test(`TLS: echo over listenSSL/connectSSL with a private CA (engines: server ${serverEngine}, client ${clientEngine})`, async () => {
+    await echoOverTLS(serverEngine, clientEngine);
   });
+}
+
+async function echoOverTLS(
+  serverEngine: "deno" | "node",
+  clientEngine: "deno" | "node",
+): Promise<void> {
+  const reactor = new Reactor();
+  const port = reactor.listenSSL(
+    0,
+    quiet(Factory.forProtocol(Echo)),
+    { ...server, engine: serverEngine },
+    { interface: "127.0.0.1" },
+  );
   const factory = quiet(new ClientFactory());
   const built = firstBuilt(factory, () => new Client());
   reactor.connectSSL("127.0.0.1", port.getHost().port, factory, {
     caCerts: [ca],
+    engine: clientEngine,
   });
   const client = await withTimeout(
     built.then(async (c) => (await c.made.promise, c)),
@@ -112,7 +136,7 @@ Deno.test("TLS: echo over listenSSL/connectSSL with a private CA", async () => {
   client.transport.loseConnection();
   await client.lost.promise;
   await port.stopListening();
-});
+}
 
 Deno.test("TLS: an untrusted certificate fails the client with a clear SSLError", async () => {
   const reactor = new Reactor();
@@ -296,7 +320,7 @@ const namedCa = Deno.readTextFileSync(`${DIR}/named_ca.pem`);
 /** Connects with `tls` to a TLS echo server using `serverTLS`; the reason it failed, or null once echoed. */
 async function connectVerifying(
   serverTLS: typeof server,
-  tls: { hostname?: string; caCerts?: string[] },
+  tls: TLSClientOptions,
 ): Promise<Failure | null> {
   const reactor = new Reactor();
   const serverFactory = quiet(new Factory());
@@ -340,23 +364,29 @@ async function connectVerifying(
 
 Deno.test("TLS: connectSSL verifies the hostname it is given, whatever address it dials", async () => {
   // example.pem is valid for example.com only; we dial 127.0.0.1.
-  assertEquals(
-    await connectVerifying(example, {
-      hostname: "example.com",
-      caCerts: [namedCa],
-    }),
-    null,
-  );
+  for (const engine of ["deno", "node"] as const) {
+    assertEquals(
+      await connectVerifying(example, {
+        hostname: "example.com",
+        caCerts: [namedCa],
+        engine,
+      }),
+      null,
+    );
+  }
 });
 
 Deno.test("TLS: a hostname the certificate does not match fails, even when the dialled address matches", async () => {
   // server.pem is valid for 127.0.0.1: the name asked for must be the one checked.
-  const reason = await connectVerifying(server, {
-    hostname: "evil.example",
-    caCerts: [ca],
-  });
-  assert(reason !== null && reason.check(SSLError), `${reason}`);
-  assertStringIncludes(reason.getErrorMessage(), "evil.example");
+  for (const engine of ["deno", "node"] as const) {
+    const reason = await connectVerifying(server, {
+      hostname: "evil.example",
+      caCerts: [ca],
+      engine,
+    });
+    assert(reason !== null && reason.check(SSLError), `${engine}: ${reason}`);
+    assertStringIncludes(reason.getErrorMessage(), "evil.example");
+  }
 });
 
 Deno.test("TLS: an empty hostname to verify is a TypeError at the call", () => {
@@ -508,6 +538,32 @@ Deno.test("TLS: server options that cannot verify clients are TypeErrors at the 
     () => reactor.listenSSL(0, f, { ...server, handshakeTimeout: 0 }),
     RangeError,
     "Invalid handshakeTimeout",
+  );
+  assertThrows(
+    // @ts-expect-error: not an engine
+    () => reactor.listenSSL(0, f, { ...server, engine: "openssl" }),
+    TypeError,
+    'Invalid TLS engine "openssl": expected "deno" or "node"',
+  );
+  assertThrows(
+    () =>
+      reactor.listenSSL(0, f, {
+        ...server,
+        verify: true,
+        caCerts: [clientCa],
+        engine: "deno",
+      }),
+    TypeError,
+    'verify: true needs engine "node"',
+  );
+  assertThrows(
+    () =>
+      reactor.connectSSL("127.0.0.1", 443, new ClientFactory(), {
+        ...clientCert,
+        engine: "deno",
+      }),
+    TypeError,
+    'A client certificate needs engine "node"',
   );
   assertThrows(
     () =>
@@ -786,6 +842,7 @@ Deno.test("TLS endpoints: certKey/privateKey on the client, caCerts on the serve
     [`tls:h:1:trustRoots=/nonexistent/dir`, 'cannot read "/nonexistent/dir"'],
     [`ssl:h:1:caCerts=${DIR}/README.md`, "holds no PEM data"],
     [`ssl:h:1:handshakeTimeout=0`, 'handshakeTimeout "0"'],
+    [`ssl:h:1:engine=openssl`, 'engine "openssl" is not "deno" or "node"'],
   ];
   for (const [description, message] of bad) {
     const err = assertThrows(
@@ -803,6 +860,20 @@ Deno.test("TLS endpoints: certKey/privateKey on the client, caCerts on the serve
     TypeError,
     'cannot read "/nonexistent"',
   );
+  assertThrows(
+    () =>
+      serverFromString(
+        reactor,
+        `ssl:0:privateKey=${DIR}/server.key:certKey=${DIR}/server.pem:engine=rustls`,
+      ),
+    TypeError,
+    'engine "rustls" is not "deno" or "node"',
+  );
+  const nodeEngine = serverFromString(
+    reactor,
+    `ssl:0:privateKey=${DIR}/server.key:certKey=${DIR}/server.pem:engine=node`,
+  ) as SSL4ServerEndpoint;
+  assertEquals(nodeEngine.tls.engine, "node");
 });
 
 Deno.test("TLS: TimeoutFactory sees a connection in its handshake and drops it when it stalls", async () => {

@@ -60,6 +60,32 @@ export function handshakeTimeoutOf(
 }
 
 /**
+ * Checks an `engine` option and returns the TLS implementation to use:
+ * `"node"` when `needsNode` names a feature only `node:tls` has (or it was
+ * asked for), `"deno"` otherwise.
+ *
+ * @throws {TypeError} for an unknown engine, or `"deno"` with such a feature
+ */
+export function engineOf(
+  options: { engine?: unknown },
+  needsNode: string | undefined,
+): "deno" | "node" {
+  const { engine } = options;
+  if (engine !== undefined && engine !== "deno" && engine !== "node") {
+    throw new TypeError(
+      `Invalid TLS engine ${JSON.stringify(engine)}: expected "deno" or "node"`,
+    );
+  }
+  if (needsNode === undefined) return engine ?? "deno";
+  if (engine === "deno") {
+    throw new TypeError(
+      `${needsNode} needs engine "node": Deno's own TLS cannot do it`,
+    );
+  }
+  return "node";
+}
+
+/**
  * Whether `startTLS` options are the server side's: `server` says so, or,
  * without it, a `cert` does (the rule before client certificates).
  */
@@ -151,15 +177,19 @@ export function negotiatedProtocolOf(conn: object): string | null {
 
 /**
  * Upgrades a plain client connection with `Deno.startTls` and completes the
- * handshake; with a client certificate (which `Deno.startTls` cannot
- * present), with `node:tls`.
+ * handshake; with `engine: "node"` or a client certificate (which
+ * `Deno.startTls` cannot present), with `node:tls`.
  */
 export async function upgradeClient(
   conn: Deno.Conn,
   hostname: string,
   options: TLSClientOptions,
 ): Promise<Deno.Conn> {
-  if (options.cert !== undefined) {
+  const engine = engineOf(
+    options,
+    options.cert === undefined ? undefined : "A client certificate",
+  );
+  if (engine === "node") {
     return await upgradeClientNode(conn, options.hostname ?? hostname, options);
   }
   const tls = await Deno.startTls(conn as Deno.TcpConn, {
