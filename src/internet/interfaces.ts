@@ -956,6 +956,13 @@ export interface IProcessTransport extends IConsumer {
    * @throws {ProcessExitedAlready} once the child has exited
    */
   signalProcess(signal: string): void;
+  /**
+   * Stops reading the child's stdout and stderr (a child that keeps writing
+   * blocks once the pipes are full), as Twisted's `Process.pauseProducing`.
+   */
+  pauseProducing(): void;
+  /** Reads the child's output again after `pauseProducing`. */
+  resumeProducing(): void;
 }
 
 /**

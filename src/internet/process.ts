@@ -154,6 +154,10 @@ export class ProcessTransport implements IProcessTransport {
   #status: Deno.CommandStatus | undefined;
   /** stdout and stderr, until they reach their end. */
   #openPipes = 2;
+  /** Whether reading the child's output is paused (`pauseProducing`). */
+  #paused = false;
+  /** Resolves the read loops waiting in `pauseProducing`. */
+  #resumed: PromiseWithResolvers<void> | undefined;
   #ended = false;
   /** The reactor that owns the process until it ends, if any. */
   #reactor: IReactorCore | undefined;
@@ -219,15 +223,24 @@ export class ProcessTransport implements IProcessTransport {
     fd: number,
     stream: ReadableStream<Uint8Array>,
   ): Promise<void> {
+    const reader = stream.getReader();
     try {
-      for await (const chunk of stream) {
+      for (;;) {
+        // While paused nothing is read: the pipe fills and the child blocks.
+        while (this.#paused) await this.#resumed!.promise;
+        const { value, done } = await reader.read();
+        if (done) break;
+        // A read already pending when the pause came is held until resumed.
+        while (this.#paused) await this.#resumed!.promise;
         callLogged(
-          () => this.#protocol.childDataReceived(fd, chunk),
+          () => this.#protocol.childDataReceived(fd, value),
           "childDataReceived",
         );
       }
     } catch {
       // The pipe broke: treat it as closed.
+    } finally {
+      reader.releaseLock();
     }
     this.#pipeClosed(fd);
   }
@@ -273,6 +286,26 @@ export class ProcessTransport implements IProcessTransport {
     return new Failure(
       new ProcessTerminated(s.signal ? null : s.code, s.signal),
     );
+  }
+
+  /**
+   * Stops reading the child's stdout and stderr until `resumeProducing`: a
+   * child that keeps writing blocks once the pipes are full (Twisted's
+   * `Process.pauseProducing`).
+   */
+  pauseProducing(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#resumed = Promise.withResolvers<void>();
+  }
+
+  /** Reads the child's output again after `pauseProducing`. */
+  resumeProducing(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    const resumed = this.#resumed;
+    this.#resumed = undefined;
+    resumed?.resolve();
   }
 
   /**
@@ -482,6 +515,8 @@ function notFound(
       "closeChildFD",
       "loseConnection",
       "unregisterProducer",
+      "pauseProducing",
+      "resumeProducing",
     ]
   ) {
     Object.defineProperty(stub, m, { value: () => {} });

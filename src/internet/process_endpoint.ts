@@ -102,6 +102,21 @@ export class ProcessEndpointTransport implements ITransport, IConsumer {
   unregisterProducer(): void {
     this.process.unregisterProducer();
   }
+
+  /** Stops reading the child's output until `resumeProducing`. */
+  pauseProducing(): void {
+    this.process.pauseProducing();
+  }
+
+  /** Reads the child's output again. */
+  resumeProducing(): void {
+    this.process.resumeProducing();
+  }
+
+  /** As StandardIO's: `loseConnection()` (closes the child's stdin). */
+  stopProducing(): void {
+    this.loseConnection();
+  }
 }
 
 /**

@@ -24,6 +24,8 @@ import {
   serverFromString,
   StandardIOEndpoint,
 } from "../../mod.ts";
+import type { IProcessTransport } from "../../src/internet/interfaces.ts";
+import { ProcessEndpointTransport as EndpointTransport } from "../../src/internet/process_endpoint.ts";
 import { MemoryReactor } from "../../src/testing/mod.ts";
 import { LineReceiver } from "../../src/protocols/basic.ts";
 import { decode, DENO, denoFlags, encode, withTimeout } from "../_helpers.ts";
@@ -302,4 +304,16 @@ Deno.test("twist echo --listen stdio: echoes over standard I/O (driven through a
       (reason instanceof ProcessTerminated && reason.signal === "SIGINT"),
     String(reason),
   );
+});
+
+Deno.test("ProcessEndpoint: pauseProducing and resumeProducing on the transport reach the process", () => {
+  const calls: string[] = [];
+  const process = {
+    pauseProducing: () => calls.push("pause"),
+    resumeProducing: () => calls.push("resume"),
+  } as unknown as IProcessTransport;
+  const transport = new EndpointTransport(process);
+  transport.pauseProducing();
+  transport.resumeProducing();
+  assertEquals(calls, ["pause", "resume"]);
 });

@@ -312,3 +312,43 @@ Deno.test("getProcessValue runs the program through the reactor it is given", as
   assertEquals(code, 4);
   assertEquals(spawned, [[DENO, "eval", "Deno.exit(4)"]]);
 });
+
+/**
+ * A child that writes 8 MiB to stdout in 64 KiB writes and exits with code 7
+ * if one write is blocked for 2 s (nobody reads its stdout), 0 otherwise.
+ */
+const BLOCKABLE_WRITER = `
+const chunk = new Uint8Array(65536);
+for (let i = 0; i < 128; i++) {
+  const watchdog = setTimeout(() => Deno.exit(7), 2000);
+  for (let at = 0; at < chunk.length;) at += await Deno.stdout.write(chunk.subarray(at));
+  clearTimeout(watchdog);
+}`;
+
+Deno.test("spawnProcess: pauseProducing stops reading the child's output (it blocks), resumeProducing reads on", async () => {
+  class Paused extends Recorder {
+    bytes = 0;
+    readonly exited = Promise.withResolvers<Failure>();
+    override connectionMade(): void {
+      super.connectionMade();
+      this.transport.pauseProducing();
+    }
+    override outReceived(d: Uint8Array): void {
+      this.bytes += d.length;
+    }
+    override processExited(reason: Failure): void {
+      this.exited.resolve(reason);
+    }
+  }
+  const p = new Paused();
+  reactor.spawnProcess(p, DENO, [DENO, "eval", BLOCKABLE_WRITER]);
+  const exited = await withTimeout(p.exited.promise, 30_000, "processExited");
+  // The child could not write everything: its stdout was not read.
+  assertEquals((exited.value as ProcessTerminated).exitCode, 7);
+  assertEquals(p.bytes, 0);
+  p.transport.resumeProducing();
+  const ended = await withTimeout(p.ended.promise, 30_000, "processEnded");
+  assertEquals((ended.value as ProcessTerminated).exitCode, 7);
+  // What the pipe held arrives after the resume.
+  assert(p.bytes > 0 && p.bytes < 8 * 1024 * 1024, `${p.bytes} bytes`);
+});
