@@ -81,7 +81,13 @@ import { fromDenoAddr } from "../address.ts";
 import { toBytes } from "../common/bytes.ts";
 import { log } from "../../logger.ts";
 import { watchResult } from "../common/callbacks.ts";
-import { MAX_READ_SIZE, MIN_READ_SIZE, takeRegion } from "./read_pool.ts";
+import {
+  MAX_READ_SIZE,
+  MAX_TLS_READ_SIZE,
+  MIN_READ_SIZE,
+  takeRegion,
+  TLS_RECORD_SIZE,
+} from "./read_pool.ts";
 import { WriteBuffer, type WriteBufferEvent } from "./write_buffer.ts";
 
 /** What a closed connection reads into: nothing. */
@@ -334,8 +340,15 @@ export class Connection implements ITCPTransport {
    */
   #readNext(): void {
     if (this.#reading || this.#readClosed || !this.#canRead()) return;
-    if (this.#region.length - this.#regionOffset < this.#readSize / 2) {
-      this.#region = takeRegion(this.#readSize);
+    const size = this.#readSize;
+    let least = size / 2;
+    // TLS (issue 15): a target smaller than a record splits it over two
+    // reads, and the short second read shrank the read size again.
+    if (this.#tls === "on" && least < TLS_RECORD_SIZE) {
+      least = Math.min(size, TLS_RECORD_SIZE);
+    }
+    if (this.#region.length - this.#regionOffset < least) {
+      this.#region = takeRegion(size);
       this.#regionOffset = 0;
     }
     const target = this.#region.subarray(this.#regionOffset);
@@ -360,7 +373,8 @@ export class Connection implements ITCPTransport {
     // from filling it asks for a smaller one, so a connection that goes quiet
     // after a burst stops pinning a big buffer.
     if (n === this.#readTargetLength) {
-      if (this.#readSize < MAX_READ_SIZE) this.#readSize *= 2;
+      const max = this.#tls === "on" ? MAX_TLS_READ_SIZE : MAX_READ_SIZE;
+      if (this.#readSize < max) this.#readSize *= 2;
     } else if (n < this.#readSize >> 4 && this.#readSize > MIN_READ_SIZE) {
       this.#readSize >>= 1;
     }
