@@ -11,6 +11,7 @@ import {
   assertInstanceOf,
   assertLessOrEqual,
   assertStrictEquals,
+  assertThrows,
 } from "@std/assert";
 import { Connection } from "../../src/internet/stream/connection.ts";
 import { Protocol } from "../../src/internet/protocol.ts";
@@ -450,6 +451,25 @@ Deno.test("Connection: over TLS, reads never split a 16 KiB record once data str
   const sizes = protocol.chunks.map((c) => c.length);
   // The first record is read while the read size grows from 1 KiB.
   assertEquals(sizes.slice(-38), new Array(38).fill(RECORD), `${sizes}`);
+  transport.abortConnection();
+  await protocol.lost.promise;
+});
+
+Deno.test("Connection: startTLS refuses a handshakeTimeout that is not a number of seconds > 0", async () => {
+  const { transport, protocol } = open(new Recorder());
+  for (const handshakeTimeout of [0, -1, Infinity, NaN]) {
+    assertThrows(
+      () =>
+        transport.startTLS({
+          server: true,
+          cert: "PEM",
+          key: "PEM",
+          handshakeTimeout,
+        }),
+      RangeError,
+      "Invalid handshakeTimeout",
+    );
+  }
   transport.abortConnection();
   await protocol.lost.promise;
 });
