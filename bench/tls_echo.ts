@@ -1,17 +1,24 @@
 /**
  * TLS echo benchmark (issue 15): a Twist TLS echo server (`listenSSL`) beside
- * the plainest `Deno.listenTls` echo, driven by the same load client in the
- * same run. The C harness has no TLS, so the client is this file too.
+ * the plainest `Deno.listenTls` echo and the plainest `node:tls` echo, driven
+ * by the same load client in the same run (`deno-fresh` is the Deno echo
+ * reading into a new buffer each time). The C harness has no TLS, so the
+ * client is this file too.
  *
  * ```sh
  * taskset -c 0 deno run -A bench/tls_echo.ts server twist 4433 &
  * taskset -c 0 deno run -A bench/tls_echo.ts server deno 4434 &
+ * taskset -c 0 deno run -A bench/tls_echo.ts server node 4435 &
+ * taskset -c 0 deno run -A bench/tls_echo.ts server deno-fresh 4436 &
  * taskset -c 1 deno run -A bench/tls_echo.ts client 4433 stream 5
  * ```
  *
  * Client modes: `stream` (8 connections each sending 64 KiB chunks as fast
  * as the echo comes back: MB/s echoed) and `pingpong` (8 connections, one
- * 64-byte message in flight each: round trips/s).
+ * 64-byte message in flight each: round trips/s). The client also prints the
+ * CPU it used during the timed window (% of one core): a client near 100 %
+ * would be the bottleneck, not the server (`tls_compare.sh` adds the
+ * server's).
  *
  * @module
  */
@@ -35,13 +42,23 @@ if (role === "server") {
     const f = Factory.forProtocol(Echo);
     f.noisy = false;
     reactor.listenSSL(port, f, { cert, key }, { interface: "127.0.0.1" });
+  } else if (a === "node") {
+    const tls = await import("node:tls");
+    tls.createServer({ cert, key }, (socket) => {
+      socket.on("error", () => socket.destroy());
+      socket.pipe(socket);
+    }).listen(port, "127.0.0.1");
   } else {
+    // `deno-fresh`: a new 32 KiB buffer for every read, as a server must
+    // that hands each chunk over for good (Twist does: zero copies).
+    const fresh = a === "deno-fresh";
     const listener = Deno.listenTls({ hostname: "127.0.0.1", port, cert, key });
     for await (const conn of listener) {
       (async () => {
-        const buf = new Uint8Array(64 * 1024);
+        let buf = new Uint8Array(64 * 1024);
         try {
           for (;;) {
+            if (fresh) buf = new Uint8Array(32 * 1024);
             const n = await conn.read(buf);
             if (n === null) break;
             for (let at = 0; at < n;) {
@@ -82,12 +99,15 @@ if (role === "server") {
     const out = new Uint8Array(size).fill(120);
     const buf = new Uint8Array(256 * 1024);
     if (mode === "stream") {
-      // Keep up to 256 KiB in flight per connection.
+      // Keep up to 256 KiB in flight per connection. The writer waits for
+      // the reader (no polling, which would bill the client for waiting).
       let inFlight = 0;
+      let wake: (() => void) | undefined;
+      let done = false;
       const writer = (async () => {
-        while (!stop) {
+        while (!stop && !done) {
           if (inFlight > 192 * 1024) {
-            await new Promise((r) => setTimeout(r, 0));
+            await new Promise<void>((r) => (wake = r));
             continue;
           }
           inFlight += out.length;
@@ -96,13 +116,23 @@ if (role === "server") {
           }
         }
       })();
-      while (!stop) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        bytes += n;
-        inFlight -= n;
+      try {
+        while (!stop) {
+          const n = await conn.read(buf);
+          if (n === null) break;
+          bytes += n;
+          inFlight -= n;
+          if (wake && inFlight <= 192 * 1024) {
+            const w = wake;
+            wake = undefined;
+            w();
+          }
+        }
+      } finally {
+        done = true;
+        wake?.();
+        await writer.catch(() => {});
       }
-      await writer.catch(() => {});
     } else {
       while (!stop) {
         await conn.write(out);
@@ -116,11 +146,17 @@ if (role === "server") {
       }
     }
   };
+  const { cpuUsage } = await import("node:process");
+  const cpu0 = cpuUsage();
   const t0 = performance.now();
   const runs = conns.map((conn) => run(conn).catch(() => {}));
   await new Promise((r) => setTimeout(r, seconds * 1000));
   stop = true;
   const elapsed = (performance.now() - t0) / 1000;
+  const used = cpuUsage(cpu0);
+  const cpu = `client ${
+    ((used.user + used.system) / 1e4 / elapsed).toFixed(0)
+  }%`;
   for (const conn of conns) conn.close();
   await Promise.all(runs);
   // deno-lint-ignore no-console
@@ -128,5 +164,6 @@ if (role === "server") {
     mode === "stream"
       ? `stream ${(bytes / elapsed / 1e6).toFixed(1)} MB/s`
       : `pingpong ${(trips / elapsed).toFixed(0)} round trips/s`,
+    cpu,
   );
 }

@@ -1048,8 +1048,9 @@ export interface TLSServerOptions {
   /** The CA certificates (PEM) a client's certificate must chain to (`verify`). */
   caCerts?: string[];
   /**
-   * Seconds an accepted connection has to complete the handshake before it
-   * is dropped.
+   * Seconds an accepted connection (or a `startTLS` upgrade on the server
+   * side) has to complete the handshake before it is dropped with an
+   * `SSLError`.
    * @default {60}
    */
   handshakeTimeout?: number;
@@ -1080,7 +1081,9 @@ export interface TLSClientOptions {
   key?: string;
   /**
    * Seconds the handshake may take once the TCP connection is up (the
-   * connector's `timeout` still bounds the whole attempt).
+   * connector's `timeout` still bounds the whole attempt), or once a
+   * `startTLS` upgrade on the client side begins; after that the attempt
+   * fails, or the connection is dropped, with an `SSLError`.
    * @default {60}
    */
   handshakeTimeout?: number;

@@ -11,6 +11,7 @@ import {
   assertInstanceOf,
   assertLessOrEqual,
   assertStrictEquals,
+  assertThrows,
 } from "@std/assert";
 import { Connection } from "../../src/internet/stream/connection.ts";
 import { Protocol } from "../../src/internet/protocol.ts";
@@ -417,6 +418,58 @@ Deno.test("Connection: reads start small, grow for a connection whose reads fill
   protocol.chunks.forEach((chunk, i) => {
     assert(chunk.every((b) => b === i + 1), `chunk ${i} was overwritten`);
   });
+  transport.abortConnection();
+  await protocol.lost.promise;
+});
+
+Deno.test("Connection: over TLS, reads never split a 16 KiB record once data streams, and stay at most two records", async () => {
+  // A Deno.TlsConn read returns at most one record. Reads smaller than a
+  // record split it in two; the short second read shrank the read size and
+  // the connection settled at 1.5 reads per record (issue 15).
+  const conn = new ScriptedConn();
+  const protocol = new Recorder();
+  const transport = new Connection(
+    conn as unknown as Deno.Conn,
+    protocol,
+    undefined,
+    {
+      tcp: false,
+      tls: true,
+    },
+  );
+  transport.start();
+  const RECORD = 16 * 1024;
+  for (let record = 0; record < 40; record++) {
+    for (let left = RECORD; left > 0;) {
+      const n = Math.min(left, conn.pendingRead!.buf.length);
+      assertLessOrEqual(conn.pendingRead!.buf.length, 2 * RECORD);
+      conn.feed(new Uint8Array(n).fill(record));
+      left -= n;
+      await settle();
+    }
+  }
+  const sizes = protocol.chunks.map((c) => c.length);
+  // The first record is read while the read size grows from 1 KiB.
+  assertEquals(sizes.slice(-38), new Array(38).fill(RECORD), `${sizes}`);
+  transport.abortConnection();
+  await protocol.lost.promise;
+});
+
+Deno.test("Connection: startTLS refuses a handshakeTimeout that is not a number of seconds > 0", async () => {
+  const { transport, protocol } = open(new Recorder());
+  for (const handshakeTimeout of [0, -1, Infinity, NaN]) {
+    assertThrows(
+      () =>
+        transport.startTLS({
+          server: true,
+          cert: "PEM",
+          key: "PEM",
+          handshakeTimeout,
+        }),
+      RangeError,
+      "Invalid handshakeTimeout",
+    );
+  }
   transport.abortConnection();
   await protocol.lost.promise;
 });

@@ -21,6 +21,7 @@ import {
 import type {
   PeerCertificate,
   TLSClientOptions,
+  TLSStartOptions,
 } from "../../src/internet/interfaces.ts";
 import type { IPv4Address } from "../../src/internet/address.ts";
 import { LineReceiver } from "../../src/protocols/basic.ts";
@@ -622,6 +623,105 @@ Deno.test("TLS: the protocol is connected at accept; a stalled handshake is drop
   // A server on node:tls (verify) closes it.
   await stalledHandshake(verifying, true);
 });
+
+/** How a protocol that calls `startTLS(tls)` in `connectionMade` was lost. */
+class StartingTLS extends Protocol {
+  readonly lost = Promise.withResolvers<Failure>();
+  constructor(readonly tls: TLSStartOptions) {
+    super();
+  }
+  override connectionMade(): void {
+    this.transport.startTLS!(this.tls);
+  }
+  override connectionLost(reason: Failure): void {
+    this.lost.resolve(reason);
+  }
+}
+
+function assertTimedOut(reason: Failure, peer: string): void {
+  assert(reason.check(SSLError), `${reason}`);
+  assertStringIncludes(reason.getErrorMessage(), "timed out after 0.2 seconds");
+  assertStringIncludes(reason.getErrorMessage(), peer);
+}
+
+Deno.test("TLS: a startTLS server whose peer never sends a ClientHello is dropped after handshakeTimeout", async () => {
+  const reactor = new Reactor();
+  const factory = quiet(new Factory());
+  const built = firstBuilt(
+    factory,
+    () => new StartingTLS({ server: true, ...server, handshakeTimeout: 0.2 }),
+  );
+  const port = reactor.listenTCP(0, factory, { interface: "127.0.0.1" });
+  const raw = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: port.getHost().port,
+  });
+  const reason = await withTimeout(
+    (await built).lost.promise,
+    10_000,
+    "the drop",
+  );
+  assertTimedOut(reason, `${(raw.localAddr as Deno.NetAddr).port}`);
+  // The server closed its socket: the peer sees the end of the stream.
+  assertEquals(
+    await withTimeout(raw.read(new Uint8Array(64)), 10_000, "the end"),
+    null,
+  );
+  raw.close();
+  await port.stopListening();
+});
+
+Deno.test("TLS: a startTLS client whose peer never answers is dropped after handshakeTimeout (with and without a client certificate)", async () => {
+  for (
+    const [tls, peerSeesTheEnd] of [
+      // Deno.startTls keeps the socket of a handshake that never ends until
+      // the peer closes it (Deno 2.9.6, as Deno.listenTls): the protocol is
+      // lost, the socket lingers.
+      [{ caCerts: [ca], hostname: "localhost", handshakeTimeout: 0.2 }, false],
+      // With a client certificate the upgrade runs on node:tls, which closes it.
+      [{
+        server: false as const,
+        caCerts: [ca],
+        ...clientCert,
+        handshakeTimeout: 0.2,
+      }, true],
+    ] as [TLSStartOptions, boolean][]
+  ) {
+    const reactor = new Reactor();
+    // A peer that accepts and never says a word.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const accepted = listener.accept();
+    const factory = quiet(new ClientFactory());
+    const built = firstBuilt(factory, () => new StartingTLS(tls));
+    reactor.connectTCP("127.0.0.1", listener.addr.port, factory);
+    const peer = await accepted;
+    const reason = await withTimeout(
+      (await built).lost.promise,
+      10_000,
+      "the drop",
+    );
+    assertTimedOut(reason, `${listener.addr.port}`);
+    if (peerSeesTheEnd) {
+      assertEquals(
+        await withTimeout(readToEnd(peer), 10_000, "the end"),
+        true,
+      );
+    }
+    peer.close();
+    listener.close();
+  }
+});
+
+/** Reads `conn` (the ClientHello) until its end; true once it ends. */
+async function readToEnd(conn: Deno.Conn): Promise<boolean> {
+  const buf = new Uint8Array(4096);
+  try {
+    while ((await conn.read(buf)) !== null) { /* the ClientHello */ }
+  } catch {
+    // A reset is an end too.
+  }
+  return true;
+}
 
 Deno.test("TLS: 300 stalled handshakes from one peer against LimitConnectionsByPeer leave at most the limit open", async () => {
   const reactor = new Reactor();

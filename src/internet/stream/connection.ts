@@ -71,6 +71,7 @@ import {
 } from "../error.ts";
 import type { PeerCertificate, TLSStartOptions } from "../interfaces.ts";
 import {
+  handshakeTimeoutOf,
   isServerSide,
   negotiatedProtocolOf,
   peerCertificateOf,
@@ -81,7 +82,13 @@ import { fromDenoAddr } from "../address.ts";
 import { toBytes } from "../common/bytes.ts";
 import { log } from "../../logger.ts";
 import { watchResult } from "../common/callbacks.ts";
-import { MAX_READ_SIZE, MIN_READ_SIZE, takeRegion } from "./read_pool.ts";
+import {
+  MAX_READ_SIZE,
+  MAX_TLS_READ_SIZE,
+  MIN_READ_SIZE,
+  takeRegion,
+  TLS_RECORD_SIZE,
+} from "./read_pool.ts";
 import { WriteBuffer, type WriteBufferEvent } from "./write_buffer.ts";
 
 /** What a closed connection reads into: nothing. */
@@ -100,6 +107,11 @@ type TLSState = "off" | "pending" | "upgrading" | "on";
 export interface ConnectionOwner {
   /** Called once, after the protocol's `connectionLost`. */
   connectionClosed(connection: Connection, reason: Failure): void;
+  /**
+   * The reactor's `callLater`, which times a `startTLS` handshake (without
+   * it, nothing does).
+   */
+  callLater?: AcceptedHandshake["callLater"];
 }
 
 type HalfCloseable = IProtocol & {
@@ -275,14 +287,7 @@ export class Connection implements ITCPTransport {
   #runHandshake(handshake: AcceptedHandshake): void {
     if (this.#closing) return;
     const conn = this.#conn;
-    const timer = handshake.callLater(handshake.timeout, () => {
-      if (this.#tls !== "upgrading" || this.#closing) return;
-      this.abortConnection(
-        new SSLError(
-          `TLS handshake with ${this.getPeer()} timed out after ${handshake.timeout} seconds`,
-        ),
-      );
-    });
+    const timer = this.#timeHandshake(handshake.timeout, handshake.callLater);
     let running;
     try {
       running = handshake.run(conn);
@@ -295,6 +300,26 @@ export class Connection implements ITCPTransport {
     }, (e) => {
       if (timer.active()) timer.cancel();
       this.#upgradeFailed(e);
+    });
+  }
+
+  /**
+   * Drops the connection with an `SSLError` if the handshake is still
+   * running after `seconds` (`stop` ends the handshake's own work first).
+   */
+  #timeHandshake(
+    seconds: number,
+    callLater: AcceptedHandshake["callLater"],
+    stop?: () => void,
+  ): { active(): boolean; cancel(): void } {
+    return callLater(seconds, () => {
+      if (this.#tls !== "upgrading" || this.#closing) return;
+      stop?.();
+      this.abortConnection(
+        new SSLError(
+          `TLS handshake with ${this.getPeer()} timed out after ${seconds} seconds`,
+        ),
+      );
     });
   }
 
@@ -334,8 +359,15 @@ export class Connection implements ITCPTransport {
    */
   #readNext(): void {
     if (this.#reading || this.#readClosed || !this.#canRead()) return;
-    if (this.#region.length - this.#regionOffset < this.#readSize / 2) {
-      this.#region = takeRegion(this.#readSize);
+    const size = this.#readSize;
+    let least = size / 2;
+    // TLS (issue 15): a target smaller than a record splits it over two
+    // reads, and the short second read shrank the read size again.
+    if (this.#tls === "on" && least < TLS_RECORD_SIZE) {
+      least = Math.min(size, TLS_RECORD_SIZE);
+    }
+    if (this.#region.length - this.#regionOffset < least) {
+      this.#region = takeRegion(size);
       this.#regionOffset = 0;
     }
     const target = this.#region.subarray(this.#regionOffset);
@@ -360,7 +392,8 @@ export class Connection implements ITCPTransport {
     // from filling it asks for a smaller one, so a connection that goes quiet
     // after a burst stops pinning a big buffer.
     if (n === this.#readTargetLength) {
-      if (this.#readSize < MAX_READ_SIZE) this.#readSize *= 2;
+      const max = this.#tls === "on" ? MAX_TLS_READ_SIZE : MAX_READ_SIZE;
+      if (this.#readSize < max) this.#readSize *= 2;
     } else if (n < this.#readSize >> 4 && this.#readSize > MIN_READ_SIZE) {
       this.#readSize >>= 1;
     }
@@ -689,7 +722,8 @@ export class Connection implements ITCPTransport {
    * `cert` are the server's. What was written before is sent in
    * plaintext first; what is written after waits and goes over TLS; reading
    * resumes over TLS once the handshake is done, and a failed handshake loses
-   * the connection with an `SSLError`.
+   * the connection with an `SSLError`, as does one that takes longer than
+   * `handshakeTimeout` seconds (60 unless set).
    *
    * Deno cannot cancel a pending read, so call it from `connectionMade` or
    * `dataReceived` (after the command that starts TLS), when no read is
@@ -700,8 +734,11 @@ export class Connection implements ITCPTransport {
    *
    * @throws {Error} when a read is pending, the connection is closing, or TLS
    * is already on
+   * @throws {RangeError} for a `handshakeTimeout` that is not a number of
+   * seconds > 0
    */
   startTLS(options: TLSStartOptions): void {
+    handshakeTimeoutOf(options); // Checked now, used when the handshake starts.
     if (this.#state !== "open") {
       throw new Error("Cannot start TLS on a connection that is closing");
     }
@@ -740,10 +777,29 @@ export class Connection implements ITCPTransport {
     // The addresses stay those of the plain connection.
     this.getHost();
     const peer = this.getPeer() as { host?: string };
+    const abort = new AbortController();
+    const callLater = this.#owner?.callLater;
+    const timer = callLater &&
+      this.#timeHandshake(
+        handshakeTimeoutOf(options),
+        callLater,
+        () => abort.abort(),
+      );
     const upgrading = isServerSide(options)
-      ? upgradeServer(this.#conn, options)
-      : upgradeClient(this.#conn, peer.host ?? "localhost", options);
-    upgrading.then((tls) => this.#upgraded(tls), (e) => this.#upgradeFailed(e));
+      ? upgradeServer(this.#conn, options, abort.signal)
+      : upgradeClient(
+        this.#conn,
+        peer.host ?? "localhost",
+        options,
+        abort.signal,
+      );
+    upgrading.then((tls) => {
+      if (timer?.active()) timer.cancel();
+      this.#upgraded(tls);
+    }, (e) => {
+      if (timer?.active()) timer.cancel();
+      this.#upgradeFailed(e);
+    });
   }
 
   #upgraded(tls: Deno.Conn): void {

@@ -91,6 +91,7 @@ export class Connector implements IConnector {
       this.#registry.unregister(connection);
       this.#lost(reason);
     },
+    callLater: (seconds, f) => this.#reactor.callLater(seconds, f),
   };
 
   /**

@@ -90,6 +90,7 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
   /** Hears that a connection this port accepted is gone (one object per port). */
   readonly #owner: ConnectionOwner = {
     connectionClosed: (connection) => this.#registry.unregister(connection),
+    callLater: (seconds, f) => this.#reactor.callLater(seconds, f),
   };
   #listener: Deno.Listener | undefined;
   #host: A | undefined;

@@ -16,6 +16,14 @@ export const MIN_READ_SIZE = 1024;
 /** The largest read size a busy connection grows to. */
 export const MAX_READ_SIZE = 256 * 1024;
 
+/**
+ * The most plaintext one TLS record carries: a `Deno.TlsConn` read returns at
+ * most one record, so a smaller read target splits a record over two reads.
+ */
+export const TLS_RECORD_SIZE = 16 * 1024;
+/** The largest read size of a TLS connection: two records (a read returns one). */
+export const MAX_TLS_READ_SIZE = 2 * TLS_RECORD_SIZE;
+
 let slab = new Uint8Array(SLAB_SIZE);
 let slabOffset = 0;
 

@@ -184,13 +184,19 @@ export async function upgradeClient(
   conn: Deno.Conn,
   hostname: string,
   options: TLSClientOptions,
+  signal?: AbortSignal,
 ): Promise<Deno.Conn> {
   const engine = engineOf(
     options,
     options.cert === undefined ? undefined : "A client certificate",
   );
   if (engine === "node") {
-    return await upgradeClientNode(conn, options.hostname ?? hostname, options);
+    return await upgradeClientNode(
+      conn,
+      options.hostname ?? hostname,
+      options,
+      signal,
+    );
   }
   const tls = await Deno.startTls(conn as Deno.TcpConn, {
     hostname: options.hostname ?? hostname,
@@ -200,14 +206,41 @@ export async function upgradeClient(
       ? {}
       : { cert: options.cert, key: options.key }),
   });
+  // The plain conn is the TLS conn's now: an abort closes the TLS conn.
+  const unwatch = closeOnAbort(signal, tls);
   try {
+    signal?.throwIfAborted();
     const info = await tls.handshake();
     recordNegotiatedProtocol(tls, info.alpnProtocol);
   } catch (e) {
-    tls.close();
+    closeQuietly(tls);
     throw e;
+  } finally {
+    unwatch();
   }
   return tls;
+}
+
+/**
+ * Closes `closer` when `signal` aborts (a handshake that timed out);
+ * returns what stops watching.
+ */
+function closeOnAbort(
+  signal: AbortSignal | undefined,
+  closer: { close(): void },
+): () => void {
+  if (!signal) return () => {};
+  const close = (): void => closeQuietly(closer);
+  signal.addEventListener("abort", close, { once: true });
+  return () => signal.removeEventListener("abort", close);
+}
+
+function closeQuietly(closer: { close(): void }): void {
+  try {
+    closer.close();
+  } catch {
+    // Already closed.
+  }
 }
 
 /** `upgradeClient` with `node:tls`, for a client certificate. */
@@ -215,6 +248,7 @@ function upgradeClientNode(
   conn: Deno.Conn,
   name: string,
   options: TLSClientOptions,
+  signal?: AbortSignal,
 ): Promise<Deno.Conn> {
   const duplex = duplexOf(conn);
   const isIP = /^[\d.]+$|:/.test(name);
@@ -258,7 +292,7 @@ function upgradeClientNode(
       );
       resolve(wrapped as unknown as Deno.Conn);
     });
-    failHandshakeOnLoss(socket, wrapped, reject, () => settled);
+    failHandshakeOnLoss(socket, wrapped, reject, () => settled, signal);
   });
 }
 
@@ -428,6 +462,7 @@ const QUEUE_LOW = 16 * 1024;
 export function upgradeServer(
   conn: Deno.Conn,
   options: TLSServerOptions,
+  signal?: AbortSignal,
 ): Promise<Deno.Conn> {
   const { createSecureContext, TLSSocket } = nodeTLS();
   const verify = options.verify === true;
@@ -470,7 +505,7 @@ export function upgradeServer(
       );
       resolve(wrapped as unknown as Deno.Conn);
     });
-    failHandshakeOnLoss(socket, wrapped, reject, () => settled);
+    failHandshakeOnLoss(socket, wrapped, reject, () => settled, signal);
   });
 }
 
@@ -533,13 +568,15 @@ function verifiedClientCertificate(
 
 /**
  * Rejects a handshake when its socket errors or the peer goes away before
- * it completes (Deno's node:tls reports no error for the latter).
+ * it completes (Deno's node:tls reports no error for the latter), or when
+ * `signal` aborts it (closing the socket).
  */
 function failHandshakeOnLoss(
   socket: TLSSocket,
   wrapped: { close(): void },
   reject: (e: unknown) => void,
   settled: () => boolean,
+  signal?: AbortSignal,
 ): void {
   socket.once("error", (e: unknown) => {
     wrapped.close();
@@ -548,8 +585,20 @@ function failHandshakeOnLoss(
   const gone = (): void => {
     if (settled()) return;
     wrapped.close();
-    reject(new Error("The peer closed the connection during the handshake"));
+    reject(
+      signal?.aborted
+        ? signal.reason
+        : new Error("The peer closed the connection during the handshake"),
+    );
   };
   socket.once("end", gone);
   socket.once("close", gone);
+  if (signal) {
+    const abort = (): void => {
+      if (!settled()) gone();
+    };
+    if (signal.aborted) abort();
+    else signal.addEventListener("abort", abort, { once: true });
+    socket.once("close", () => signal.removeEventListener("abort", abort));
+  }
 }
