@@ -1061,7 +1061,7 @@ export interface TLSServerOptions {
    * even after `handshakeTimeout` has dropped its protocol. `"node"` is
    * Deno's `node:tls`: the socket of a stalled handshake is closed at the
    * timeout (choose it for servers that face hostile peers), at about a third
-   * to a half of the throughput. `verify` needs `"node"` (and chooses it).
+   * of the streaming throughput. `verify` needs `"node"` (and chooses it).
    * @default {"deno"}
    */
   engine?: "deno" | "node";
