@@ -24,7 +24,9 @@ export const TLS_RECORD_SIZE = 16 * 1024;
 /** The largest read size of a TLS connection: two records (a read returns one). */
 export const MAX_TLS_READ_SIZE = 2 * TLS_RECORD_SIZE;
 
-let slab = new Uint8Array(SLAB_SIZE);
+// The first slab is made by the first read, not when the module loads: a
+// program that never opens a connection never pays for it.
+let slab = new Uint8Array(0);
 let slabOffset = 0;
 
 /**
@@ -33,7 +35,7 @@ let slabOffset = 0;
  */
 export function takeRegion(size: number): Uint8Array {
   if (size > SLAB_SIZE / 4) return new Uint8Array(size);
-  if (SLAB_SIZE - slabOffset < size) {
+  if (slab.length - slabOffset < size) {
     slab = new Uint8Array(SLAB_SIZE);
     slabOffset = 0;
   }
