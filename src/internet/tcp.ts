@@ -26,6 +26,8 @@ import {
 } from "./common/permissions.ts";
 import { Port, type StreamBinding } from "./stream/port.ts";
 import { Connector, type StreamDialer } from "./stream/connector.ts";
+import { streamBackend } from "./stream/backend.ts";
+import { NodeListener } from "./stream/node_conn.ts";
 
 /** A TCP address of the right family for `host`. */
 export function ipAddress(
@@ -90,6 +92,10 @@ function tcpBinding(
   const iface = options.interface ?? "0.0.0.0";
   const hostname = unbracketed(iface);
   const listenOptions = denoListenOptions(hostname, port, options);
+  // node:net sockets (fair under load; see stream/backend.ts) where they
+  // can do what is asked: an IP address, without SO_REUSEPORT.
+  const node = streamBackend() === "node" && !options.reusePort &&
+    isIPLiteral(hostname);
   return {
     tcp: true,
     listen: () =>
@@ -98,6 +104,13 @@ function tcpBinding(
         port,
         () => {
           requireNet(hostname, port); // Never Deno's prompt.
+          if (node) {
+            return new NodeListener(
+              hostname,
+              port,
+              options.backlog ?? DEFAULT_BACKLOG,
+            ) as unknown as Deno.Listener;
+          }
           return Deno.listen({
             hostname,
             port,
@@ -110,6 +123,14 @@ function tcpBinding(
     peerOf: ipPeerOf,
     describe: () => `${hostname}:${port}`,
   };
+}
+
+/** Deno's listen queue length when none is given (as `Deno.listen`'s). */
+const DEFAULT_BACKLOG = 511;
+
+/** Whether `host` is an IPv4 or IPv6 address (not a name to resolve). */
+function isIPLiteral(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(":");
 }
 
 /** `host` without the brackets of an IPv6 literal (`[::1]` → `::1`). */

@@ -37,6 +37,7 @@ import {
 import { log } from "../../src/logger.ts";
 import { connectError, listenErrorDetail } from "../../src/internet/tcp.ts";
 import { Port, type StreamBinding } from "../../src/internet/stream/port.ts";
+import { setStreamBackend } from "../../src/internet/stream/backend.ts";
 import {
   Connector,
   type StreamDialer,
@@ -985,6 +986,9 @@ Deno.test("TCP: without --allow-net, connectTCP fails through clientConnectionFa
 });
 
 Deno.test("TCP: backlog is Deno's tcpBacklog, and nothing is passed when it is not given", async () => {
+  // The Deno.listen backend (the node:net one: node_backend_test.ts).
+  setStreamBackend("deno");
+  using _restore = { [Symbol.dispose]: () => setStreamBackend(undefined) };
   const seen: Deno.TcpListenOptions[] = [];
   const listen = Deno.listen;
   const spy = (options: Deno.TcpListenOptions): Deno.TcpListener => {
