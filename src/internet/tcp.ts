@@ -1,6 +1,9 @@
 /**
  * TCP (`twisted.internet.tcp`): listening ports and connectors over
- * `Deno.listen` / `Deno.connect`, with the shared `Connection` transport.
+ * `Deno.listen` / `Deno.connect`, or, with the `node` stream backend
+ * (`stream/backend.ts`: fair at 10,000 busy connections, where `Deno.Conn`
+ * ops starve most of them), `node:net` sockets for IP addresses (host names
+ * and `reusePort` stay on Deno's), with the shared `Connection` transport.
  *
  * @module
  */
@@ -27,7 +30,7 @@ import {
 import { Port, type StreamBinding } from "./stream/port.ts";
 import { Connector, type StreamDialer } from "./stream/connector.ts";
 import { streamBackend } from "./stream/backend.ts";
-import { NodeListener } from "./stream/node_conn.ts";
+import { dialNode, NodeListener } from "./stream/node_conn.ts";
 
 /** A TCP address of the right family for `host`. */
 export function ipAddress(
@@ -198,11 +201,20 @@ function tcpDialer(
     );
   }
   const hostname = unbracketed(host);
+  // node:net sockets for an IP address (see stream/backend.ts); a host name
+  // goes to Deno.connect, whose Happy Eyeballs and permission check are by
+  // the name as written.
+  const node = streamBackend() === "node" && isIPLiteral(hostname);
   return {
     tcp: true,
     destination: ipAddress(hostname, port),
     dial: (signal) => {
       requireNet(hostname, port); // Never Deno's prompt.
+      if (node) {
+        return dialNode(hostname, port, signal) as Promise<unknown> as Promise<
+          Deno.Conn
+        >;
+      }
       return Deno.connect({ hostname, port, transport: "tcp", signal });
     },
     errorFor: (e) => connectError(e, hostname, port),

@@ -2,14 +2,21 @@
  * The `node:net` backend of the TCP transport (src/internet/stream/node_conn.ts):
  * what differs from the `Deno.Conn` one. The rest of the TCP and TLS tests
  * run on both backends (`.ci/run` runs them again with
- * `TWIST_STREAM_BACKEND=deno`).
+ * `TWIST_STREAM_BACKEND=node`).
  */
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { Reactor } from "../../src/internet/reactor.ts";
-import { Factory } from "../../src/internet/protocol.ts";
-import { Protocol } from "../../src/internet/protocol.ts";
+import {
+  ClientFactory,
+  Factory,
+  Protocol,
+} from "../../src/internet/protocol.ts";
+import type { Failure } from "../../src/internet/failure.ts";
 import type { IPv4Address } from "../../src/internet/address.ts";
-import { CannotListenError } from "../../src/internet/error.ts";
+import {
+  CannotListenError,
+  ConnectionRefusedError,
+} from "../../src/internet/error.ts";
 import { setStreamBackend } from "../../src/internet/stream/backend.ts";
 import { decode, encode, withTimeout } from "../_helpers.ts";
 
@@ -257,4 +264,74 @@ Deno.test("TCP: TWIST_STREAM_BACKEND picks the sockets; a host name or reusePort
     "node localhost": 1,
     "deno 127.0.0.1": 1,
   });
+});
+
+Deno.test("TCP (node): connectTCP to an IP address runs on node:net (echo, addresses), a refusal is ConnectionRefusedError", async () => {
+  const connect = Deno.connect;
+  let denoConnects = 0;
+  Object.defineProperty(Deno, "connect", {
+    value: (options: Deno.ConnectOptions) => {
+      denoConnects++;
+      return connect(options);
+    },
+    configurable: true,
+  });
+  try {
+    await withBackend("node", async () => {
+      const reactor = new Reactor();
+      class Echo extends Protocol {
+        override dataReceived(data: Uint8Array): void {
+          this.transport!.write(data);
+        }
+      }
+      for (const host of ["127.0.0.1", "::1"]) {
+        const port = reactor.listenTCP(0, Factory.forProtocol(Echo), {
+          interface: host,
+        });
+        const portNumber = (port.getHost() as IPv4Address).port;
+        const reply = Promise.withResolvers<string>();
+        const lost = Promise.withResolvers<string>();
+        let addresses = "";
+        class Client extends Protocol {
+          override connectionMade(): void {
+            const t = this.transport!;
+            addresses = `${t.getHost()} -> ${t.getPeer()}`;
+            t.write("ping");
+          }
+          override dataReceived(data: Uint8Array): void {
+            reply.resolve(decode(data));
+            this.transport!.loseConnection();
+          }
+          override connectionLost(reason: Failure): void {
+            lost.resolve((reason.type as { name: string }).name);
+          }
+        }
+        reactor.connectTCP(host, portNumber, ClientFactory.forProtocol(Client));
+        assertEquals(
+          await withTimeout(reply.promise, 5000, "the echo"),
+          "ping",
+        );
+        assertEquals(
+          await withTimeout(lost.promise, 5000, "connectionLost"),
+          "ConnectionDone",
+        );
+        const family = host === "::1" ? "IPv6Address" : "IPv4Address";
+        assert(
+          addresses.startsWith(`${family}(type="TCP", host="${host}"`) &&
+            addresses.includes(`host="${host}", port=${portNumber}`),
+          addresses,
+        );
+        await port.stopListening();
+      }
+      const failed = Promise.withResolvers<Failure>();
+      const factory = new ClientFactory();
+      factory.clientConnectionFailed = (_c, reason) => failed.resolve(reason);
+      reactor.connectTCP("127.0.0.1", 1, factory);
+      const reason = await withTimeout(failed.promise, 5000, "the refusal");
+      assert(reason.check(ConnectionRefusedError), String(reason));
+    });
+  } finally {
+    Object.defineProperty(Deno, "connect", { value: connect });
+  }
+  assertEquals(denoConnects, 0);
 });

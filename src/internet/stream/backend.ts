@@ -1,9 +1,10 @@
 /**
- * Which sockets the TCP stream transport runs on: `"node"` (`node:net`
- * sockets, read by deno_core's readiness loop: fair at any number of
- * connections) or `"deno"` (`Deno.listen`/`Deno.Conn` ops: every pending read
- * is an op, and past ~128 busy connections Deno serves some and starves the
- * rest; see bench/RESULTS.md, "Fairness at high concurrency").
+ * Which sockets the TCP stream transport runs on: `"deno"` (`Deno.listen`/
+ * `Deno.Conn` ops: every pending read is an op, and past ~128 busy
+ * connections Deno serves some and starves the rest) or `"node"` (`node:net`
+ * sockets, read by deno_core's readiness loop: fair at 10,000 busy
+ * connections, but about half the round trips of `Deno.Conn` at 100 busy
+ * ones). The figures are in bench/RESULTS.md ("The node:net backend").
  *
  * The choice is internal, for benchmarks and tests: the environment variable
  * `TWIST_STREAM_BACKEND=deno|node` overrides the default, read once and only
@@ -16,7 +17,7 @@
 export type StreamBackend = "deno" | "node";
 
 /** The backend used unless `TWIST_STREAM_BACKEND` says otherwise. */
-export const DEFAULT_STREAM_BACKEND: StreamBackend = "node";
+export const DEFAULT_STREAM_BACKEND: StreamBackend = "deno";
 
 const VARIABLE = "TWIST_STREAM_BACKEND";
 
@@ -29,7 +30,7 @@ let chosen: StreamBackend | undefined;
  * @example
  * ```ts
  * import { streamBackend } from "./backend.ts";
- * console.log(streamBackend()); // "node" or "deno"
+ * console.log(streamBackend()); // "deno" unless TWIST_STREAM_BACKEND=node
  * ```
  */
 export function streamBackend(): StreamBackend {

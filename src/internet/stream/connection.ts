@@ -1,6 +1,7 @@
 /**
- * The transport of a stream connection over a `Deno.Conn`: the one read loop
- * and write pump that TCP, TLS and UNIX sockets share.
+ * The transport of a stream connection over a `Deno.Conn` (or a `node:net`
+ * socket, whose reads are pushed: `node_conn.ts`): the one read loop and
+ * write pump that TCP, TLS and UNIX sockets share.
  *
  * A protocol sees `makeConnection → connectionMade → dataReceived* →
  * [readConnectionLost] → [writeConnectionLost] → connectionLost`.
@@ -126,7 +127,9 @@ export interface AcceptedHandshake {
 }
 
 /**
- * A connected stream transport (`ITCPTransport`) over a `Deno.Conn`.
+ * A connected stream transport (`ITCPTransport`) over a `Deno.Conn`, or a
+ * `node:net` socket for the TCP backend that is fair under load
+ * (`node_conn.ts`).
  *
  * Reads go into regions of shared slabs that start small and grow only for
  * connections whose reads fill them; each chunk given to `dataReceived` is

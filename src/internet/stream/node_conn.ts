@@ -295,3 +295,59 @@ export class NodeConn {
     this.socket.setKeepAlive(enabled);
   }
 }
+
+/** The `Deno.errors` class for a `node:net` connect error, so `connectError` maps it as Deno's. */
+function connectErrorOf(e: unknown): unknown {
+  const error = e as { code?: string; message?: string };
+  const message = error?.message ?? String(e);
+  switch (error?.code) {
+    case "ECONNREFUSED":
+      return new Deno.errors.ConnectionRefused(message, { cause: e });
+    case "ETIMEDOUT":
+      return new Deno.errors.TimedOut(message, { cause: e });
+    case "ENETUNREACH":
+      return new Deno.errors.NetworkUnreachable(message, { cause: e });
+    case "EHOSTUNREACH":
+      return new Error(`No route to host: ${message}`, { cause: e });
+    default:
+      return e;
+  }
+}
+
+/**
+ * Connects to `hostname:port` (an IP address) with `node:net`; aborting
+ * `signal` destroys the socket and rejects with its reason.
+ */
+export function dialNode(
+  hostname: string,
+  port: number,
+  signal: AbortSignal,
+): Promise<NodeConn> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const socket = nodeNet().connect({
+      host: hostname,
+      port,
+      allowHalfOpen: true,
+    });
+    const onAbort = (): void => {
+      socket.destroy();
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    const failed = (e: unknown): void => {
+      signal.removeEventListener("abort", onAbort);
+      socket.destroy();
+      reject(connectErrorOf(e));
+    };
+    socket.once("error", failed);
+    socket.once("connect", () => {
+      signal.removeEventListener("abort", onAbort);
+      socket.removeListener("error", failed);
+      resolve(new NodeConn(socket));
+    });
+  });
+}
