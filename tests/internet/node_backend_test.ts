@@ -18,7 +18,7 @@ import {
   ConnectionRefusedError,
 } from "../../src/internet/error.ts";
 import { setStreamBackend } from "../../src/internet/stream/backend.ts";
-import { decode, encode, withTimeout } from "../_helpers.ts";
+import { decode, DENO, denoFlags, encode, withTimeout } from "../_helpers.ts";
 
 /** Runs `f` with `backend` chosen for the ports it makes. */
 async function withBackend(
@@ -334,4 +334,30 @@ Deno.test("TCP (node): connectTCP to an IP address runs on node:net (echo, addre
     Object.defineProperty(Deno, "connect", { value: connect });
   }
   assertEquals(denoConnects, 0);
+});
+
+Deno.test("TCP (node): without --allow-net, listenTCP and connectTCP name the flag to add (no prompt)", async () => {
+  for (
+    const [fixture, expected] of [
+      ["tcp_listen_noperm.ts", "CannotListenError"],
+      ["tcp_connect_noperm.ts", "clientConnectionFailed"],
+    ]
+  ) {
+    const out = await new Deno.Command(DENO, {
+      args: [
+        "run",
+        ...denoFlags(),
+        "--allow-env=TWIST_STREAM_BACKEND",
+        `tests/fixtures/${fixture}`,
+      ],
+      env: { TWIST_STREAM_BACKEND: "node" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = decode(out.stdout);
+    assertEquals(out.code, 0, decode(out.stderr));
+    assert(stdout.includes(expected), stdout);
+    assert(stdout.includes("run again with --allow-net=127.0.0.1"), stdout);
+  }
 });
