@@ -11,7 +11,7 @@
 # Tables go to stdout; raw JSON lines to bench/results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bench=../shared/bench
+bench=${TWIST_SHARED_BENCH:-../shared/bench} # a writable copy if ../shared is read-only
 rounds=${1:-3}
 mkdir -p bench/results
 stamp=$(date -u +%Y%m%dT%H%M%SZ)

@@ -1,6 +1,9 @@
 /**
  * TCP (`twisted.internet.tcp`): listening ports and connectors over
- * `Deno.listen` / `Deno.connect`, with the shared `Connection` transport.
+ * `Deno.listen` / `Deno.connect`, or, with the `node` stream backend
+ * (`stream/backend.ts`: fair at 10,000 busy connections, where `Deno.Conn`
+ * ops starve most of them), `node:net` sockets for IP addresses (host names
+ * and `reusePort` stay on Deno's), with the shared `Connection` transport.
  *
  * @module
  */
@@ -26,6 +29,8 @@ import {
 } from "./common/permissions.ts";
 import { Port, type StreamBinding } from "./stream/port.ts";
 import { Connector, type StreamDialer } from "./stream/connector.ts";
+import { streamBackend } from "./stream/backend.ts";
+import { dialNode, NodeListener } from "./stream/node_conn.ts";
 
 /** A TCP address of the right family for `host`. */
 export function ipAddress(
@@ -90,6 +95,10 @@ function tcpBinding(
   const iface = options.interface ?? "0.0.0.0";
   const hostname = unbracketed(iface);
   const listenOptions = denoListenOptions(hostname, port, options);
+  // node:net sockets (fair under load; see stream/backend.ts) where they
+  // can do what is asked: an IP address, without SO_REUSEPORT.
+  const node = streamBackend() === "node" && !options.reusePort &&
+    isIPLiteral(hostname);
   return {
     tcp: true,
     listen: () =>
@@ -98,6 +107,13 @@ function tcpBinding(
         port,
         () => {
           requireNet(hostname, port); // Never Deno's prompt.
+          if (node) {
+            return new NodeListener(
+              hostname,
+              port,
+              options.backlog ?? DEFAULT_BACKLOG,
+            ) as unknown as Deno.Listener;
+          }
           return Deno.listen({
             hostname,
             port,
@@ -110,6 +126,14 @@ function tcpBinding(
     peerOf: ipPeerOf,
     describe: () => `${hostname}:${port}`,
   };
+}
+
+/** Deno's listen queue length when none is given (as `Deno.listen`'s). */
+const DEFAULT_BACKLOG = 511;
+
+/** Whether `host` is an IPv4 or IPv6 address (not a name to resolve). */
+function isIPLiteral(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(":");
 }
 
 /** `host` without the brackets of an IPv6 literal (`[::1]` → `::1`). */
@@ -177,11 +201,20 @@ function tcpDialer(
     );
   }
   const hostname = unbracketed(host);
+  // node:net sockets for an IP address (see stream/backend.ts); a host name
+  // goes to Deno.connect, whose Happy Eyeballs and permission check are by
+  // the name as written.
+  const node = streamBackend() === "node" && isIPLiteral(hostname);
   return {
     tcp: true,
     destination: ipAddress(hostname, port),
     dial: (signal) => {
       requireNet(hostname, port); // Never Deno's prompt.
+      if (node) {
+        return dialNode(hostname, port, signal) as Promise<unknown> as Promise<
+          Deno.Conn
+        >;
+      }
       return Deno.connect({ hostname, port, transport: "tcp", signal });
     },
     errorFor: (e) => connectError(e, hostname, port),

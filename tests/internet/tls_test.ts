@@ -1,3 +1,4 @@
+import { streamBackend } from "../../src/internet/stream/backend.ts";
 import {
   assert,
   assertEquals,
@@ -271,7 +272,9 @@ Deno.test("TLS: the client side of startTLS, and calling it with a read pending 
   class UpgradingClient extends LineReceiver {
     override connectionMade(): void {
       this.sendLine("STARTTLS");
-      // A moment later a read is pending: upgrading then is refused.
+      // A moment later a read is pending: upgrading then is refused (on
+      // Deno.Conn; a node:net socket has no pending read to refuse for).
+      if (streamBackend() === "node") return early.resolve(new Error("n/a"));
       reactor.callLater(0, () => {
         try {
           this.transport.startTLS!({ caCerts: [ca] });
@@ -295,10 +298,12 @@ Deno.test("TLS: the client side of startTLS, and calling it with a read pending 
   const lost = Promise.withResolvers<void>();
   factory.clientConnectionLost = () => lost.resolve();
   reactor.connectTCP("127.0.0.1", port.getHost().port, factory);
-  assertStringIncludes(
-    (await early.promise).message,
-    "while a read is pending",
-  );
+  if (streamBackend() === "deno") {
+    assertStringIncludes(
+      (await early.promise).message,
+      "while a read is pending",
+    );
+  }
   assertEquals(
     await withTimeout(reply.promise, 10_000, "the secure reply"),
     "secure hi",

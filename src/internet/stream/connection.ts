@@ -1,6 +1,7 @@
 /**
- * The transport of a stream connection over a `Deno.Conn`: the one read loop
- * and write pump that TCP, TLS and UNIX sockets share.
+ * The transport of a stream connection over a `Deno.Conn` (or a `node:net`
+ * socket, whose reads are pushed: `node_conn.ts`): the one read loop and
+ * write pump that TCP, TLS and UNIX sockets share.
  *
  * A protocol sees `makeConnection → connectionMade → dataReceived* →
  * [readConnectionLost] → [writeConnectionLost] → connectionLost`.
@@ -90,6 +91,7 @@ import {
   TLS_RECORD_SIZE,
 } from "./read_pool.ts";
 import { WriteBuffer, type WriteBufferEvent } from "./write_buffer.ts";
+import { NodeConn } from "./node_conn.ts";
 
 /** What a closed connection reads into: nothing. */
 const EMPTY = new Uint8Array(0);
@@ -137,7 +139,9 @@ export interface AcceptedHandshake {
 }
 
 /**
- * A connected stream transport (`ITCPTransport`) over a `Deno.Conn`.
+ * A connected stream transport (`ITCPTransport`) over a `Deno.Conn`, or a
+ * `node:net` socket for the TCP backend that is fair under load
+ * (`node_conn.ts`).
  *
  * Reads go into regions of shared slabs that start small and grow only for
  * connections whose reads fill them; each chunk given to `dataReceived` is
@@ -173,6 +177,10 @@ export interface AcceptedHandshake {
  */
 export class Connection implements ITCPTransport {
   #conn: Deno.Conn;
+  // -- node:net backend (node_conn.ts): reads are pushed, not pulled. ------
+  /** The `node:net` socket of a connection of that backend, until TLS. */
+  #node: NodeConn | undefined;
+  // ------------------------------------------------------------------------
   #protocol: HalfCloseable;
   #owner: ConnectionOwner | undefined;
   #tcpOptions: boolean;
@@ -216,7 +224,7 @@ export class Connection implements ITCPTransport {
    * begin reading.
    */
   constructor(
-    conn: Deno.Conn,
+    conn: Deno.Conn | NodeConn,
     protocol: IProtocol,
     owner?: ConnectionOwner,
     options: {
@@ -225,13 +233,24 @@ export class Connection implements ITCPTransport {
       handshake?: AcceptedHandshake;
     } = {},
   ) {
-    this.#conn = conn;
+    if (conn instanceof NodeConn) {
+      // It has the part of a Deno.Conn used outside the pull read path.
+      this.#node = conn;
+      this.#conn = conn as unknown as Deno.Conn;
+    } else {
+      this.#conn = conn;
+    }
     this.#protocol = protocol as HalfCloseable;
     this.#owner = owner;
     this.#tcpOptions = options.tcp ?? true;
     this.#tls = options.tls ? "on" : "off";
     this.#handshake = options.handshake;
     this.#buffer = new WriteBuffer(conn, this.#onWriteEvent);
+    this.#node?.attach({
+      data: (chunk) => this.#onPushed(chunk),
+      end: () => this.#onPushedEnd(),
+      error: (e) => this.#onReadFailed(e),
+    });
   }
 
   /** The protocol this transport serves. */
@@ -359,6 +378,7 @@ export class Connection implements ITCPTransport {
    */
   #readNext(): void {
     if (this.#reading || this.#readClosed || !this.#canRead()) return;
+    if (this.#node) return this.#node.resume();
     const size = this.#readSize;
     let least = size / 2;
     // TLS (issue 15): a target smaller than a record splits it over two
@@ -401,6 +421,24 @@ export class Connection implements ITCPTransport {
     else this.#held = chunk;
   };
 
+  // -- node:net backend: a pushed chunk is delivered at once if it can be;
+  // otherwise it is kept (as a pull read's chunk would be) and the socket is
+  // paused until #resumeReading. See node_conn.ts.
+  #onPushed(chunk: Uint8Array): void {
+    if (this.#closing) return;
+    const held = this.#held;
+    if (held === undefined && this.#canRead()) return this.#deliver(chunk);
+    this.#held = held === undefined ? chunk : concat(held, chunk);
+    this.#node!.pause();
+  }
+
+  #onPushedEnd(): void {
+    if (this.#closing) return;
+    if (this.#held === undefined && this.#canRead()) this.#peerClosedWrite();
+    else this.#heldEof = true;
+  }
+  // ------------------------------------------------------------------------
+
   #onReadFailed = (e: unknown): void => {
     this.#reading = false;
     if (this.#closing) return this.#readDone();
@@ -435,7 +473,10 @@ export class Connection implements ITCPTransport {
     if (held) {
       this.#held = undefined;
       this.#deliver(held);
-    } else if (this.#heldEof) {
+      // A node:net socket may have pushed its end of stream after it.
+      if (!this.#heldEof || !this.#canRead()) return;
+    }
+    if (this.#heldEof) {
       this.#heldEof = false;
       this.#peerClosedWrite();
     } else {
@@ -688,7 +729,7 @@ export class Connection implements ITCPTransport {
     const writeDone = this.#buffer.stop();
     const readDone = this.#reading
       ? new Promise<void>((resolve) => (this.#readSettled = resolve))
-      : undefined;
+      : this.#node?.closed;
     Promise.allSettled([readDone, writeDone]).then(() => this.#lost(reason));
   }
 
@@ -752,6 +793,7 @@ export class Connection implements ITCPTransport {
     }
     this.#tlsOptions = options;
     this.#tls = "pending";
+    this.#node?.pause(); // What comes next is the handshake's.
     // "held" (at once if nothing is being sent) starts the handshake.
     this.#buffer.hold();
   }
@@ -777,6 +819,12 @@ export class Connection implements ITCPTransport {
     // The addresses stay those of the plain connection.
     this.getHost();
     const peer = this.getPeer() as { host?: string };
+    if (this.#node && this.#held) {
+      // Read after startTLS: the handshake's, given back to the socket.
+      this.#node.socket.unshift(this.#held);
+      this.#held = undefined;
+    }
+    const conn = this.#node ?? this.#conn;
     const abort = new AbortController();
     const callLater = this.#owner?.callLater;
     const timer = callLater &&
@@ -786,9 +834,9 @@ export class Connection implements ITCPTransport {
         () => abort.abort(),
       );
     const upgrading = isServerSide(options)
-      ? upgradeServer(this.#conn, options, abort.signal)
+      ? upgradeServer(conn, options, abort.signal)
       : upgradeClient(
-        this.#conn,
+        conn,
         peer.host ?? "localhost",
         options,
         abort.signal,
@@ -812,6 +860,7 @@ export class Connection implements ITCPTransport {
       return;
     }
     this.#conn = tls;
+    this.#node = undefined; // TLS reads are pulled from the TLS socket.
     this.#tcpOptions = false;
     this.#tls = "on";
     // Sends what was written during the handshake, or completes a
@@ -888,6 +937,13 @@ function readError(e: unknown): Error {
       { cause: e },
     );
   }
+  const code = (e as { code?: unknown })?.code; // node:net's errors
+  if (code === "ECONNRESET" || code === "EPIPE") {
+    return new ConnectionLost(
+      `Connection to the other side was lost: ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
   if (e instanceof Deno.errors.UnexpectedEof) {
     return new ConnectionDone(undefined, { cause: e });
   }
@@ -903,4 +959,12 @@ function writeError(e: unknown): Error {
     `Connection lost while writing: ${(e as Error)?.message ?? e}`,
     { cause: e },
   );
+}
+
+/** `a` then `b`, in one new array. */
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
 }

@@ -18,6 +18,7 @@ import type {
   TLSServerOptions,
   TLSStartOptions,
 } from "../interfaces.ts";
+import { NodeConn } from "./node_conn.ts";
 export type {
   PeerCertificate,
   TLSClientOptions,
@@ -181,7 +182,7 @@ export function negotiatedProtocolOf(conn: object): string | null {
  * `Deno.startTls` cannot present), with `node:tls`.
  */
 export async function upgradeClient(
-  conn: Deno.Conn,
+  conn: Deno.Conn | NodeConn,
   hostname: string,
   options: TLSClientOptions,
   signal?: AbortSignal,
@@ -190,7 +191,8 @@ export async function upgradeClient(
     options,
     options.cert === undefined ? undefined : "A client certificate",
   );
-  if (engine === "node") {
+  // A connection on the node:net backend can only be upgraded by node:tls.
+  if (engine === "node" || conn instanceof NodeConn) {
     return await upgradeClientNode(
       conn,
       options.hostname ?? hostname,
@@ -245,7 +247,7 @@ function closeQuietly(closer: { close(): void }): void {
 
 /** `upgradeClient` with `node:tls`, for a client certificate. */
 function upgradeClientNode(
-  conn: Deno.Conn,
+  conn: Deno.Conn | NodeConn,
   name: string,
   options: TLSClientOptions,
   signal?: AbortSignal,
@@ -301,7 +303,10 @@ function upgradeClientNode(
  * `hold(true)` stops reading from the connection (the kernel's buffers then
  * push back on the peer) until `hold(false)`.
  */
-function duplexOf(conn: Deno.Conn): Duplex & { hold(on: boolean): void } {
+function duplexOf(
+  conn: Deno.Conn | NodeConn,
+): Duplex & { hold(on: boolean): void } {
+  if (conn instanceof NodeConn) return duplexOfSocket(conn.detach());
   const buf = new Uint8Array(16 * 1024);
   let held = false;
   let wanted = false;
@@ -346,6 +351,43 @@ function duplexOf(conn: Deno.Conn): Duplex & { hold(on: boolean): void } {
 }
 
 /**
+ * `duplexOf` for a `node:net` socket. Not the socket itself: `node:tls` in
+ * Deno then keeps reading it while the TLS socket is paused (measured), so
+ * the peer is never pushed back.
+ */
+function duplexOfSocket(
+  socket: import("node:net").Socket,
+): Duplex & { hold(on: boolean): void } {
+  let held = false;
+  const duplex = new (nodeStream().Duplex)({
+    read() {
+      if (!held) socket.resume();
+    },
+    write(chunk: Uint8Array, _encoding, callback) {
+      socket.write(chunk, (e?: Error | null) => callback(e ?? undefined));
+    },
+    final(callback) {
+      socket.end(() => callback());
+    },
+    destroy(error, callback) {
+      socket.destroy();
+      callback(error);
+    },
+  }) as Duplex & { hold(on: boolean): void };
+  socket.on("data", (d: Uint8Array) => {
+    if (!duplex.push(d)) socket.pause();
+  });
+  socket.on("end", () => duplex.push(null));
+  socket.on("error", (e: Error) => duplex.destroy(e));
+  duplex.hold = (on: boolean): void => {
+    held = on;
+    if (on) socket.pause();
+    else socket.resume();
+  };
+  return duplex;
+}
+
+/**
  * A TLS server connection made with `node:tls` over a plain `Deno.Conn`,
  * presented as the small part of `Deno.Conn` the transport uses.
  */
@@ -366,7 +408,7 @@ class NodeTLSConn {
 
   constructor(
     socket: TLSSocket,
-    plain: Deno.Conn,
+    plain: { localAddr: Deno.Addr; remoteAddr: Deno.Addr },
     duplex: { hold(on: boolean): void },
   ) {
     this.#socket = socket;
@@ -460,7 +502,7 @@ const QUEUE_LOW = 16 * 1024;
  * data).
  */
 export function upgradeServer(
-  conn: Deno.Conn,
+  conn: Deno.Conn | NodeConn,
   options: TLSServerOptions,
   signal?: AbortSignal,
 ): Promise<Deno.Conn> {
