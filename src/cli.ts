@@ -465,12 +465,16 @@ export async function main(
         "shutdown",
         () => service.stopService(),
       );
-      log.msg(`serve started ${rest[0]}`);
+      reactor.callWhenRunning(() => log.msg(`serve started ${rest[0]}`));
     }
     for (const [i, endpoint] of factory ? endpoints.entries() : []) {
       try {
         const port = await endpoint.listen(factory!);
-        log.msg(`${command} listening on ${listens[i]} (${port.getHost()})`);
+        // Said once the reactor runs, so that its SIGINT/SIGTERM handlers
+        // are in place when a script that waits for this line signals it.
+        reactor.callWhenRunning(() =>
+          log.msg(`${command} listening on ${listens[i]} (${port.getHost()})`)
+        );
       } catch (e) {
         err(`twist: ${(e as Error).message}`);
         return 1;

@@ -128,10 +128,16 @@ Deno.test("connectTCP to a full backlog: after the timeout (or stopConnecting) t
     // Before, the pending connect kept the process alive for ~130 s more.
     const status = await client.wait(15_000);
     assertEquals(status.code, 0, client.stderr());
-    assertStringIncludes(
-      client.stdout(),
-      stop.length ? "UserError" : "after 1.0 s: TimeoutError",
-    );
+    if (stop.length) {
+      assertStringIncludes(client.stdout(), "UserError");
+    } else {
+      // At the 1 s timeout (a loaded machine may take a little longer to
+      // run the timer), not when the kernel gives up on the connect.
+      const seconds = Number(
+        client.stdout().match(/after ([\d.]+) s: TimeoutError/)?.[1],
+      );
+      assert(seconds >= 1 && seconds < 5, client.stdout());
+    }
   }
 });
 
