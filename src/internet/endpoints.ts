@@ -171,6 +171,8 @@ export interface TCPServerEndpointOptions {
   backlog?: number;
   /** The interface to bind. @default {"0.0.0.0" (TCP4) or "::" (TCP6)} */
   interface?: string;
+  /** The sockets to use, as `ListenTCPOptions.backend`. @default {"deno"} */
+  backend?: "deno" | "node";
   /**
    * Shares the port with other listeners that set it (`SO_REUSEPORT`):
    * several reactors, in Workers or processes, serve one port and the
@@ -249,6 +251,8 @@ export interface TCPClientEndpointOptions {
   timeout?: number;
   /** A local address to bind (Deno cannot: rejected with a clear error). */
   bindAddress?: [string, number];
+  /** The sockets to use, as `ConnectTCPOptions.backend`. @default {"deno"} */
+  backend?: "deno" | "node";
 }
 
 /**
@@ -959,13 +963,28 @@ function serverOptions(
     }
     options.reusePort = v === "true" || v === "1";
   }
+  const backend = backendKeyword(description, kwargs);
+  if (backend) options.backend = backend;
   return options;
+}
+
+/** The `backend=` of a TCP description (Twist's: `deno` or `node`). */
+function backendKeyword(
+  description: string,
+  kwargs: Record<string, string>,
+): "deno" | "node" | undefined {
+  const { backend } = kwargs;
+  if (backend === undefined) return undefined;
+  if (backend !== "deno" && backend !== "node") {
+    invalid(description, `backend "${backend}" is not "deno" or "node"`);
+  }
+  return backend;
 }
 
 /**
  * Makes a server endpoint from a description in Twisted's grammar:
- * `tcp:PORT[:interface=IP][:backlog=N][:reusePort=true]`,
- * `tcp6:PORT[:interface=IP][:backlog=N][:reusePort=true]`,
+ * `tcp:PORT[:interface=IP][:backlog=N][:reusePort=true][:backend=node]`,
+ * `tcp6:PORT[:interface=IP][:backlog=N][:reusePort=true][:backend=node]`,
  * `unix:PATH[:mode=660][:lockfile=1][:backlog=N]`,
  * `ssl:PORT:privateKey=KEY.pem[:certKey=CERT.pem][:interface=IP][:alpn=h2,http/1.1]`
  * `[:caCerts=CA.pem][:caCertsDir=DIR][:handshakeTimeout=S][:engine=node]` (with
@@ -1000,6 +1019,7 @@ export function serverFromString(
         "interface",
         "backlog",
         "reusePort",
+        "backend",
       ]);
       const port = serverPort(description, args, kwargs);
       const options = serverOptions(description, kwargs);
@@ -1124,7 +1144,8 @@ function hostAndPort(
 
 /**
  * Makes a client endpoint from a description in Twisted's grammar:
- * `tcp:host=HOST:port=PORT[:timeout=S]` (or `tcp:HOST:PORT`), `tcp6:...`,
+ * `tcp:host=HOST:port=PORT[:timeout=S][:backend=node]` (or `tcp:HOST:PORT`),
+ * `tcp6:...`,
  * `unix:path=PATH[:timeout=S]` (or `unix:PATH`), and
  * `ssl:HOST:PORT[:caCerts=CA.pem][:caCertsDir=DIR][:hostname=NAME][:alpn=...]`
  * `[:certKey=CERT.pem[:privateKey=KEY.pem]][:handshakeTimeout=S][:engine=node]`
@@ -1156,9 +1177,12 @@ export function clientFromString(
         "port",
         "timeout",
         "bindAddress",
+        "backend",
       ]);
       const { host, port } = hostAndPort(description, args, kwargs);
       const options: TCPClientEndpointOptions = {};
+      const backend = backendKeyword(description, kwargs);
+      if (backend) options.backend = backend;
       if (kwargs.timeout !== undefined) {
         options.timeout = integer(
           description,

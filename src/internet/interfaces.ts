@@ -627,6 +627,19 @@ export interface ListenTCPOptions {
    * @default {false}
    */
   reusePort?: boolean;
+  /**
+   * Which sockets the connection runs on: `"deno"` (`Deno.listen`/
+   * `Deno.connect`: the fastest at up to a few hundred busy connections) or
+   * `"node"` (Deno's `node:net`: every connection served at 10,000 busy ones,
+   * where Deno's own reads serve some and starve the rest, at about half the
+   * round trips at 100 busy connections; bench/RESULTS.md, "Fairness").
+   * `"node"` applies to IP addresses (a host name uses `Deno.listen`) and not with `reusePort`;
+   * TLS runs on Deno's sockets either way.
+   * The environment variable `TWIST_STREAM_BACKEND=deno|node` sets the
+   * default when `--allow-env=TWIST_STREAM_BACKEND` grants it.
+   * @default {"deno"}
+   */
+  backend?: "deno" | "node";
 }
 
 /** Options of `connectTCP`. */
@@ -635,6 +648,19 @@ export interface ConnectTCPOptions {
   timeout?: number;
   /** A local `[host, port]` to bind; see the docs of `connectTCP` for what Deno allows. */
   bindAddress?: [string, number];
+  /**
+   * Which sockets the connection runs on: `"deno"` (`Deno.listen`/
+   * `Deno.connect`: the fastest at up to a few hundred busy connections) or
+   * `"node"` (Deno's `node:net`: every connection served at 10,000 busy ones,
+   * where Deno's own reads serve some and starve the rest, at about half the
+   * round trips at 100 busy connections; bench/RESULTS.md, "Fairness").
+   * `"node"` applies to IP addresses (a host name uses `Deno.connect`); TLS runs on Deno's sockets
+   * either way.
+   * The environment variable `TWIST_STREAM_BACKEND=deno|node` sets the
+   * default when `--allow-env=TWIST_STREAM_BACKEND` grants it.
+   * @default {"deno"}
+   */
+  backend?: "deno" | "node";
 }
 
 /**

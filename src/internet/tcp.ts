@@ -29,7 +29,7 @@ import {
 } from "./common/permissions.ts";
 import { Port, type StreamBinding } from "./stream/port.ts";
 import { Connector, type StreamDialer } from "./stream/connector.ts";
-import { streamBackend } from "./stream/backend.ts";
+import { backendOf } from "./stream/backend.ts";
 import { dialNode, NodeListener } from "./stream/node_conn.ts";
 
 /** A TCP address of the right family for `host`. */
@@ -97,7 +97,7 @@ function tcpBinding(
   const listenOptions = denoListenOptions(hostname, port, options);
   // node:net sockets (fair under load; see stream/backend.ts) where they
   // can do what is asked: an IP address, without SO_REUSEPORT.
-  const node = streamBackend() === "node" && !options.reusePort &&
+  const node = backendOf(options) === "node" && !options.reusePort &&
     isIPLiteral(hostname);
   return {
     tcp: true,
@@ -204,7 +204,7 @@ function tcpDialer(
   // node:net sockets for an IP address (see stream/backend.ts); a host name
   // goes to Deno.connect, whose Happy Eyeballs and permission check are by
   // the name as written.
-  const node = streamBackend() === "node" && isIPLiteral(hostname);
+  const node = backendOf(options) === "node" && isIPLiteral(hostname);
   return {
     tcp: true,
     destination: ipAddress(hostname, port),

@@ -18,6 +18,10 @@ import {
   ConnectionRefusedError,
 } from "../../src/internet/error.ts";
 import { setStreamBackend } from "../../src/internet/stream/backend.ts";
+import {
+  clientFromString,
+  serverFromString,
+} from "../../src/internet/endpoints.ts";
 import { decode, DENO, denoFlags, encode, withTimeout } from "../_helpers.ts";
 
 /** Runs `f` with `backend` chosen for the ports it makes. */
@@ -264,6 +268,70 @@ Deno.test("TCP: TWIST_STREAM_BACKEND picks the sockets; a host name or reusePort
     "node localhost": 1,
     "deno 127.0.0.1": 1,
   });
+});
+
+Deno.test("TCP: the backend option (and backend= in endpoint strings) picks the sockets over the default; a bad value is a clear error", async () => {
+  const listen = Deno.listen;
+  let calls = 0;
+  Object.defineProperty(Deno, "listen", {
+    value: (options: Deno.TcpListenOptions) => {
+      calls++;
+      return listen(options);
+    },
+    configurable: true,
+  });
+  const reactor = new Reactor();
+  const factory = Factory.forProtocol(Protocol);
+  factory.noisy = false;
+  try {
+    for (
+      const [fallback, backend, denoListens] of [
+        ["deno", "node", 0],
+        ["node", "deno", 1],
+      ] as const
+    ) {
+      setStreamBackend(fallback);
+      let before = calls;
+      const port = reactor.listenTCP(0, factory, {
+        interface: "127.0.0.1",
+        backend,
+      });
+      assertEquals(calls - before, denoListens, `backend ${backend}`);
+      await port.stopListening();
+      before = calls;
+      const listening = await serverFromString(
+        reactor,
+        `tcp:0:interface=127.0.0.1:backend=${backend}`,
+      ).listen(factory);
+      assertEquals(calls - before, denoListens, `backend=${backend}`);
+      await listening.stopListening();
+    }
+  } finally {
+    setStreamBackend(undefined);
+    Object.defineProperty(Deno, "listen", { value: listen });
+  }
+  assertThrows(
+    // @ts-expect-error: not a backend
+    () => reactor.listenTCP(0, factory, { backend: "uv" }),
+    TypeError,
+    'Invalid backend "uv": expected "deno" or "node"',
+  );
+  assertThrows(
+    () => serverFromString(reactor, "tcp:0:backend=uv"),
+    TypeError,
+    'backend "uv" is not "deno" or "node"',
+  );
+  assertThrows(
+    () => clientFromString(reactor, "tcp:127.0.0.1:80:backend=uv"),
+    TypeError,
+    'backend "uv" is not "deno" or "node"',
+  );
+  assertEquals(
+    (clientFromString(reactor, "tcp:127.0.0.1:80:backend=node") as unknown as {
+      options: { backend?: string };
+    }).options.backend,
+    "node",
+  );
 });
 
 Deno.test("TCP (node): connectTCP to an IP address runs on node:net (echo, addresses), a refusal is ConnectionRefusedError", async () => {

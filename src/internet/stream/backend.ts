@@ -6,7 +6,8 @@
  * connections, but about half the round trips of `Deno.Conn` at 100 busy
  * ones). The figures are in bench/RESULTS.md ("The node:net backend").
  *
- * The choice is internal, for benchmarks and tests: the environment variable
+ * A port or connector takes the `backend` option of `listenTCP`/`connectTCP`
+ * (or `backend=` in an endpoint string); without it, the environment variable
  * `TWIST_STREAM_BACKEND=deno|node` overrides the default, read once and only
  * when `--allow-env` already grants it (never prompting).
  *
@@ -63,4 +64,27 @@ function fromEnvironment(): StreamBackend | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The backend a port or connector with these options uses: their `backend`,
+ * else `streamBackend()`.
+ *
+ * @throws {TypeError} for a `backend` that is not `"deno"` or `"node"`
+ *
+ * @example
+ * ```ts
+ * import { backendOf } from "./backend.ts";
+ * console.log(backendOf({ backend: "node" })); // "node"
+ * ```
+ */
+export function backendOf(options: { backend?: unknown }): StreamBackend {
+  const { backend } = options;
+  if (backend === undefined) return streamBackend();
+  if (backend !== "deno" && backend !== "node") {
+    throw new TypeError(
+      `Invalid backend ${JSON.stringify(backend)}: expected "deno" or "node"`,
+    );
+  }
+  return backend;
 }
