@@ -30,7 +30,8 @@ import {
 import { Port, type StreamBinding } from "./stream/port.ts";
 import { Connector, type StreamDialer } from "./stream/connector.ts";
 import { backendOf } from "./stream/backend.ts";
-import { dialNode, NodeListener } from "./stream/node_conn.ts";
+import { log } from "../logger.ts";
+import { canListenOnNode, dialNode, NodeListener } from "./stream/node_conn.ts";
 
 /** A TCP address of the right family for `host`. */
 export function ipAddress(
@@ -97,8 +98,15 @@ function tcpBinding(
   const listenOptions = denoListenOptions(hostname, port, options);
   // node:net sockets (fair under load; see stream/backend.ts) where they
   // can do what is asked: an IP address, without SO_REUSEPORT.
-  const node = backendOf(options) === "node" && !options.reusePort &&
+  let node = backendOf(options) === "node" && !options.reusePort &&
     isIPLiteral(hostname);
+  if (node && !canListenOnNode()) {
+    // It binds through an internal Deno binding: without it, Deno's sockets.
+    warnOnce(
+      "The node backend cannot listen in this Deno (no tcp_wrap binding): listening with Deno.listen",
+    );
+    node = false;
+  }
   return {
     tcp: true,
     listen: () =>
@@ -126,6 +134,14 @@ function tcpBinding(
     peerOf: ipPeerOf,
     describe: () => `${hostname}:${port}`,
   };
+}
+
+let warned = false;
+
+function warnOnce(message: string): void {
+  if (warned) return;
+  warned = true;
+  log.warn(message);
 }
 
 /** Deno's listen queue length when none is given (as `Deno.listen`'s). */

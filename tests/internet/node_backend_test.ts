@@ -18,6 +18,8 @@ import {
   ConnectionRefusedError,
 } from "../../src/internet/error.ts";
 import { setStreamBackend } from "../../src/internet/stream/backend.ts";
+import { resetTcpWrapCache } from "../../src/internet/stream/node_conn.ts";
+import { log } from "../../src/logger.ts";
 import {
   clientFromString,
   serverFromString,
@@ -332,6 +334,51 @@ Deno.test("TCP: the backend option (and backend= in endpoint strings) picks the 
     }).options.backend,
     "node",
   );
+});
+
+Deno.test("TCP (node): without Deno's tcp_wrap binding (an internal API) listenTCP falls back to Deno.listen, with one warning", async () => {
+  const proc = globalThis.process as unknown as {
+    binding(name: string): unknown;
+  };
+  const binding = proc.binding;
+  const listen = Deno.listen;
+  let denoListens = 0;
+  Object.defineProperty(Deno, "listen", {
+    value: (options: Deno.TcpListenOptions) => {
+      denoListens++;
+      return listen(options);
+    },
+    configurable: true,
+  });
+  proc.binding = () => {
+    throw new Error("No such module: tcp_wrap");
+  };
+  resetTcpWrapCache();
+  using _captured = log.capture();
+  const warnings: string[] = [];
+  log.addObserver((e) => {
+    if (e.level === "warn") warnings.push(e.message);
+  });
+  const reactor = new Reactor();
+  const factory = Factory.forProtocol(Protocol);
+  factory.noisy = false;
+  try {
+    for (let i = 0; i < 2; i++) {
+      const port = reactor.listenTCP(0, factory, {
+        interface: "127.0.0.1",
+        backend: "node",
+      });
+      assert(port.getHost().port > 0);
+      await port.stopListening();
+    }
+  } finally {
+    proc.binding = binding;
+    resetTcpWrapCache();
+    Object.defineProperty(Deno, "listen", { value: listen });
+  }
+  assertEquals(denoListens, 2);
+  assertEquals(warnings.length, 1, warnings.join("\n"));
+  assert(warnings[0].includes("listening with Deno.listen"), warnings[0]);
 });
 
 Deno.test("TCP (node): connectTCP to an IP address runs on node:net (echo, addresses), a refusal is ConnectionRefusedError", async () => {

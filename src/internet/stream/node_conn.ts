@@ -63,6 +63,47 @@ function listenError(code: number, what: string): Error {
   }
 }
 
+let tcpWrapCache: TcpWrap | null | undefined;
+
+/**
+ * Deno's internal `tcp_wrap` binding (Deno 2.9 has it), or `null` where it
+ * is missing or not what is expected: it is not a stable API.
+ */
+function tcpWrapBinding(): TcpWrap | null {
+  if (tcpWrapCache !== undefined) return tcpWrapCache;
+  try {
+    const tcpWrap = (globalThis.process as unknown as {
+      binding(name: string): TcpWrap;
+    }).binding("tcp_wrap");
+    tcpWrapCache = typeof tcpWrap?.TCP === "function" &&
+        typeof tcpWrap.constants?.SERVER === "number"
+      ? tcpWrap
+      : null;
+  } catch {
+    tcpWrapCache = null;
+  }
+  return tcpWrapCache;
+}
+
+/**
+ * Whether a `NodeListener` can be made in this Deno (it binds through an
+ * internal binding); when not, ports stay on `Deno.listen`.
+ *
+ * @example
+ * ```ts
+ * import { canListenOnNode } from "./node_conn.ts";
+ * console.log(canListenOnNode()); // true on Deno 2.9
+ * ```
+ */
+export function canListenOnNode(): boolean {
+  return tcpWrapBinding() !== null;
+}
+
+/** Forgets what `canListenOnNode` found (for tests that stub the binding). */
+export function resetTcpWrapCache(): void {
+  tcpWrapCache = undefined;
+}
+
 /**
  * A listening `node:net` server, accepting `NodeConn`s through `accept()`
  * as a `Deno.Listener` does.
@@ -81,9 +122,12 @@ export class NodeListener {
    * @throws {Deno.errors.AddrInUse} and the other `Deno.listen` errors
    */
   constructor(hostname: string, port: number, backlog: number) {
-    const tcpWrap = (globalThis.process as unknown as {
-      binding(name: string): TcpWrap;
-    }).binding("tcp_wrap");
+    const tcpWrap = tcpWrapBinding();
+    if (!tcpWrap) {
+      throw new Error(
+        "The node backend cannot bind here: this Deno has no tcp_wrap binding",
+      );
+    }
     const handle = new tcpWrap.TCP(tcpWrap.constants.SERVER);
     const where = `${hostname}:${port}`;
     let err = hostname.includes(":")
