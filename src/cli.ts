@@ -160,7 +160,7 @@ export interface CLIOptions {
    */
   reactor?:
     & IReactorEndpoints
-    & Pick<IReactorCore, "run" | "addSystemEventTrigger">;
+    & Pick<IReactorCore, "run" | "addSystemEventTrigger" | "callWhenRunning">;
   /** Writes a line to stdout. @default {a line to Deno.stdout} */
   stdout?: (line: string) => void;
   /** Writes a line to stderr. @default {a line to Deno.stderr} */
