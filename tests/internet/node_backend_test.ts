@@ -26,6 +26,25 @@ import {
 } from "../../src/internet/endpoints.ts";
 import { decode, DENO, denoFlags, encode, withTimeout } from "../_helpers.ts";
 
+/** Counts calls of `Deno.listen` until disposed (which puts it back). */
+function spyOnDenoListen(): Disposable & { readonly calls: number } {
+  const listen = Deno.listen;
+  const spy = {
+    calls: 0,
+    [Symbol.dispose]() {
+      Object.defineProperty(Deno, "listen", { value: listen });
+    },
+  };
+  Object.defineProperty(Deno, "listen", {
+    value: (options: Deno.TcpListenOptions) => {
+      spy.calls++;
+      return listen(options);
+    },
+    configurable: true,
+  });
+  return spy;
+}
+
 /** Runs `f` with `backend` chosen for the ports it makes. */
 async function withBackend(
   backend: "deno" | "node",
@@ -233,15 +252,7 @@ Deno.test("TCP (node): listenTCP binds at once (an address in use is a CannotLis
 });
 
 Deno.test("TCP: TWIST_STREAM_BACKEND picks the sockets; a host name or reusePort keeps Deno.listen", async () => {
-  const listen = Deno.listen;
-  let calls = 0;
-  Object.defineProperty(Deno, "listen", {
-    value: (options: Deno.TcpListenOptions) => {
-      calls++;
-      return listen(options);
-    },
-    configurable: true,
-  });
+  using spy = spyOnDenoListen();
   const reactor = new Reactor();
   const factory = Factory.forProtocol(Protocol);
   const counts: Record<string, number> = {};
@@ -255,14 +266,13 @@ Deno.test("TCP: TWIST_STREAM_BACKEND picks the sockets; a host name or reusePort
       ] as const
     ) {
       setStreamBackend(backend);
-      const before = calls;
+      const before = spy.calls;
       const port = reactor.listenTCP(0, factory, { interface: iface });
-      counts[`${backend} ${iface}`] = calls - before;
+      counts[`${backend} ${iface}`] = spy.calls - before;
       await port.stopListening();
     }
   } finally {
     setStreamBackend(undefined);
-    Object.defineProperty(Deno, "listen", { value: listen });
   }
   assertEquals(counts, {
     "node 127.0.0.1": 0,
@@ -273,15 +283,7 @@ Deno.test("TCP: TWIST_STREAM_BACKEND picks the sockets; a host name or reusePort
 });
 
 Deno.test("TCP: the backend option (and backend= in endpoint strings) picks the sockets over the default; a bad value is a clear error", async () => {
-  const listen = Deno.listen;
-  let calls = 0;
-  Object.defineProperty(Deno, "listen", {
-    value: (options: Deno.TcpListenOptions) => {
-      calls++;
-      return listen(options);
-    },
-    configurable: true,
-  });
+  using spy = spyOnDenoListen();
   const reactor = new Reactor();
   const factory = Factory.forProtocol(Protocol);
   factory.noisy = false;
@@ -293,24 +295,23 @@ Deno.test("TCP: the backend option (and backend= in endpoint strings) picks the 
       ] as const
     ) {
       setStreamBackend(fallback);
-      let before = calls;
+      let before = spy.calls;
       const port = reactor.listenTCP(0, factory, {
         interface: "127.0.0.1",
         backend,
       });
-      assertEquals(calls - before, denoListens, `backend ${backend}`);
+      assertEquals(spy.calls - before, denoListens, `backend ${backend}`);
       await port.stopListening();
-      before = calls;
+      before = spy.calls;
       const listening = await serverFromString(
         reactor,
         `tcp:0:interface=127.0.0.1:backend=${backend}`,
       ).listen(factory);
-      assertEquals(calls - before, denoListens, `backend=${backend}`);
+      assertEquals(spy.calls - before, denoListens, `backend=${backend}`);
       await listening.stopListening();
     }
   } finally {
     setStreamBackend(undefined);
-    Object.defineProperty(Deno, "listen", { value: listen });
   }
   assertThrows(
     // @ts-expect-error: not a backend
@@ -341,15 +342,7 @@ Deno.test("TCP (node): without Deno's tcp_wrap binding (an internal API) listenT
     binding(name: string): unknown;
   };
   const binding = proc.binding;
-  const listen = Deno.listen;
-  let denoListens = 0;
-  Object.defineProperty(Deno, "listen", {
-    value: (options: Deno.TcpListenOptions) => {
-      denoListens++;
-      return listen(options);
-    },
-    configurable: true,
-  });
+  using spy = spyOnDenoListen();
   proc.binding = () => {
     throw new Error("No such module: tcp_wrap");
   };
@@ -374,9 +367,8 @@ Deno.test("TCP (node): without Deno's tcp_wrap binding (an internal API) listenT
   } finally {
     proc.binding = binding;
     resetTcpWrapCache();
-    Object.defineProperty(Deno, "listen", { value: listen });
   }
-  assertEquals(denoListens, 2);
+  assertEquals(spy.calls, 2);
   assertEquals(warnings.length, 1, warnings.join("\n"));
   assert(warnings[0].includes("listening with Deno.listen"), warnings[0]);
 });
