@@ -152,11 +152,10 @@ function tlsBinding(
     return {
       ...common,
       listen: () =>
-        listening(
-          hostname,
-          port,
-          () => Deno.listen({ hostname, port, ...listenOptions }),
-        ),
+        listening(hostname, port, () => {
+          requireNet(hostname, port); // Never Deno's prompt.
+          return Deno.listen({ hostname, port, ...listenOptions });
+        }),
       handshake: (conn) => upgradeServer(conn, tls),
     };
   }

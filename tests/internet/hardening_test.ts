@@ -344,6 +344,7 @@ Deno.test({
         "run again with --allow-net=0.0.0.0",
         'Cannot run "cat": run again with --allow-run=cat',
         "run again with --allow-read=/tmp/twist-no-prompt.sock",
+        "run again with --allow-net=127.0.0.3",
         "done",
       ]
     ) assertStringIncludes(out, line);
