@@ -95,40 +95,19 @@ function tcpBinding(
   checkPort(port, 0);
   const iface = options.interface ?? "0.0.0.0";
   const hostname = unbracketed(iface);
-  const listenOptions = denoListenOptions(hostname, port, options);
-  // node:net sockets (fair under load; see stream/backend.ts) where they
-  // can do what is asked: an IP address, without SO_REUSEPORT.
-  let node = backendOf(options) === "node" && !options.reusePort &&
-    isIPLiteral(hostname);
-  if (node && !canListenOnNode()) {
-    // It binds through an internal Deno binding: without it, Deno's sockets.
-    warnOnce(
-      "The node backend cannot listen in this Deno (no tcp_wrap binding): listening with Deno.listen",
-    );
-    node = false;
-  }
+  denoListenOptions(hostname, port, options); // Bad options throw now.
+  const node = nodeSocketsFor(
+    hostname,
+    options,
+    backendOf(options) === "node",
+  );
   return {
     tcp: true,
     listen: () =>
       listening(
         hostname,
         port,
-        () => {
-          requireNet(hostname, port); // Never Deno's prompt.
-          if (node) {
-            return new NodeListener(
-              hostname,
-              port,
-              options.backlog ?? DEFAULT_BACKLOG,
-            ) as unknown as Deno.Listener;
-          }
-          return Deno.listen({
-            hostname,
-            port,
-            transport: "tcp",
-            ...listenOptions,
-          });
-        },
+        () => listenStream(hostname, port, options, node),
       ),
     hostOf: ipHostOf,
     peerOf: ipPeerOf,
@@ -142,6 +121,51 @@ function warnOnce(message: string): void {
   if (warned) return;
   warned = true;
   log.warn(message);
+}
+
+/**
+ * Whether a port on `hostname` with `options` runs on node:net sockets, when
+ * `wanted`: they can do what is asked (an IP address, without SO_REUSEPORT)
+ * and this Deno has the binding they listen through (else one warning).
+ */
+export function nodeSocketsFor(
+  hostname: string,
+  options: ListenTCPOptions,
+  wanted: boolean,
+): boolean {
+  if (!wanted || options.reusePort || !isIPLiteral(hostname)) return false;
+  if (canListenOnNode()) return true;
+  // It binds through an internal Deno binding: without it, Deno's sockets.
+  warnOnce(
+    "The node backend cannot listen in this Deno (no tcp_wrap binding): listening with Deno.listen",
+  );
+  return false;
+}
+
+/**
+ * Binds a stream listener on `hostname:port` (node:net's with `node`, else
+ * `Deno.listen`'s), after checking the permission: never Deno's prompt.
+ */
+export function listenStream(
+  hostname: string,
+  port: number,
+  options: ListenTCPOptions,
+  node: boolean,
+): Deno.Listener {
+  requireNet(hostname, port);
+  if (node) {
+    return new NodeListener(
+      hostname,
+      port,
+      options.backlog ?? DEFAULT_BACKLOG,
+    ) as unknown as Deno.Listener;
+  }
+  return Deno.listen({
+    hostname,
+    port,
+    transport: "tcp",
+    ...denoListenOptions(hostname, port, options),
+  });
 }
 
 /** Deno's listen queue length when none is given (as `Deno.listen`'s). */

@@ -26,6 +26,8 @@ import {
   ipHostOf,
   ipPeerOf,
   listening,
+  listenStream,
+  nodeSocketsFor,
   unbracketed,
 } from "./tcp.ts";
 import { Port, type StreamBinding } from "./stream/port.ts";
@@ -148,14 +150,17 @@ function tlsBinding(
   if (engine === "node") {
     // Deno.listenTls cannot ask for a client certificate, nor close the
     // socket of a handshake that never completes: node:tls can, over the
-    // accepted TCP connection.
+    // accepted TCP connection, a node:net socket where possible (read by
+    // deno_core's readiness loop, not through Deno.Conn ops).
+    const node = nodeSocketsFor(hostname, options, true);
     return {
       ...common,
       listen: () =>
-        listening(hostname, port, () => {
-          requireNet(hostname, port); // Never Deno's prompt.
-          return Deno.listen({ hostname, port, ...listenOptions });
-        }),
+        listening(
+          hostname,
+          port,
+          () => listenStream(hostname, port, options, node),
+        ),
       handshake: (conn) => upgradeServer(conn, tls),
     };
   }

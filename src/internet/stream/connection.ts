@@ -305,6 +305,7 @@ export class Connection implements ITCPTransport {
 
   #runHandshake(handshake: AcceptedHandshake): void {
     if (this.#closing) return;
+    this.#giveBackHeld();
     const conn = this.#conn;
     const timer = this.#timeHandshake(handshake.timeout, handshake.callLater);
     let running;
@@ -430,6 +431,16 @@ export class Connection implements ITCPTransport {
     if (held === undefined && this.#canRead()) return this.#deliver(chunk);
     this.#held = held === undefined ? chunk : concat(held, chunk);
     this.#node!.pause();
+  }
+
+  /**
+   * Before a TLS handshake on a node:net socket: a chunk pushed while it
+   * could not be delivered is the handshake's, so it goes back to the socket.
+   */
+  #giveBackHeld(): void {
+    if (!this.#node || !this.#held) return;
+    this.#node.socket.unshift(this.#held);
+    this.#held = undefined;
   }
 
   #onPushedEnd(): void {
@@ -819,11 +830,7 @@ export class Connection implements ITCPTransport {
     // The addresses stay those of the plain connection.
     this.getHost();
     const peer = this.getPeer() as { host?: string };
-    if (this.#node && this.#held) {
-      // Read after startTLS: the handshake's, given back to the socket.
-      this.#node.socket.unshift(this.#held);
-      this.#held = undefined;
-    }
+    this.#giveBackHeld();
     const conn = this.#node ?? this.#conn;
     const abort = new AbortController();
     const callLater = this.#owner?.callLater;

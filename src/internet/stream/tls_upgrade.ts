@@ -379,6 +379,11 @@ function duplexOfSocket(
   });
   socket.on("end", () => duplex.push(null));
   socket.on("error", (e: Error) => duplex.destroy(e));
+  // Closed from this side (the connection dropped during the handshake):
+  // the TLS socket above must hear it, or its handshake never settles.
+  socket.on("close", () => {
+    if (!duplex.destroyed) duplex.destroy();
+  });
   duplex.hold = (on: boolean): void => {
     held = on;
     if (on) socket.pause();
