@@ -600,12 +600,8 @@ function tlsKeywords(
   kwargs: Record<string, string>,
 ): { handshakeTimeout?: number; engine?: "deno" | "node" } {
   const timeout = handshakeTimeoutKeyword(description, kwargs);
-  const { engine } = kwargs;
-  if (engine === undefined) return timeout;
-  if (engine !== "deno" && engine !== "node") {
-    invalid(description, `engine "${engine}" is not "deno" or "node"`);
-  }
-  return { ...timeout, engine };
+  const engine = denoOrNode(description, kwargs, "engine");
+  return engine === undefined ? timeout : { ...timeout, engine };
 }
 
 /**
@@ -963,22 +959,26 @@ function serverOptions(
     }
     options.reusePort = v === "true" || v === "1";
   }
-  const backend = backendKeyword(description, kwargs);
+  const backend = denoOrNode(description, kwargs, "backend");
   if (backend) options.backend = backend;
   return options;
 }
 
-/** The `backend=` of a TCP description (Twist's: `deno` or `node`). */
-function backendKeyword(
+/**
+ * A keyword of Twist's that names Deno's or node's sockets or TLS
+ * (`backend=`, `engine=`): `"deno"`, `"node"`, or not given.
+ */
+function denoOrNode(
   description: string,
   kwargs: Record<string, string>,
+  key: "backend" | "engine",
 ): "deno" | "node" | undefined {
-  const { backend } = kwargs;
-  if (backend === undefined) return undefined;
-  if (backend !== "deno" && backend !== "node") {
-    invalid(description, `backend "${backend}" is not "deno" or "node"`);
+  const value = kwargs[key];
+  if (value === undefined) return undefined;
+  if (value !== "deno" && value !== "node") {
+    invalid(description, `${key} "${value}" is not "deno" or "node"`);
   }
-  return backend;
+  return value;
 }
 
 /**
@@ -1181,7 +1181,7 @@ export function clientFromString(
       ]);
       const { host, port } = hostAndPort(description, args, kwargs);
       const options: TCPClientEndpointOptions = {};
-      const backend = backendKeyword(description, kwargs);
+      const backend = denoOrNode(description, kwargs, "backend");
       if (backend) options.backend = backend;
       if (kwargs.timeout !== undefined) {
         options.timeout = integer(
