@@ -2,7 +2,9 @@
  * TLS echo benchmark (issue 15): a Twist TLS echo server (`listenSSL`) beside
  * the plainest `Deno.listenTls` echo and the plainest `node:tls` echo, driven
  * by the same load client in the same run (`deno-fresh` is the Deno echo
- * reading into a new buffer each time). The C harness has no TLS, so the
+ * reading into a new buffer each time, `deno-pipe` Deno's documented echo,
+ * `conn.readable.pipeTo(conn.writable)`: both hand each chunk over, as Twist
+ * does). The C harness has no TLS, so the
  * client is this file too.
  *
  * ```sh
@@ -10,6 +12,7 @@
  * taskset -c 0 deno run -A bench/tls_echo.ts server deno 4434 &
  * taskset -c 0 deno run -A bench/tls_echo.ts server node 4435 &
  * taskset -c 0 deno run -A bench/tls_echo.ts server deno-fresh 4436 &
+ * taskset -c 0 deno run -A bench/tls_echo.ts server deno-pipe 4437 &
  * taskset -c 1 deno run -A bench/tls_echo.ts client 4433 stream 5
  * ```
  *
@@ -48,6 +51,13 @@ if (role === "server") {
       socket.on("error", () => socket.destroy());
       socket.pipe(socket);
     }).listen(port, "127.0.0.1");
+  } else if (a === "deno-pipe") {
+    // Deno's documented echo: the connection's readable piped to its
+    // writable (each chunk a new 64 KiB buffer, as the stream allocates).
+    const listener = Deno.listenTls({ hostname: "127.0.0.1", port, cert, key });
+    for await (const conn of listener) {
+      conn.readable.pipeTo(conn.writable).catch(() => {});
+    }
   } else {
     // `deno-fresh`: a new 32 KiB buffer for every read, as a server must
     // that hands each chunk over for good (Twist does: zero copies).

@@ -1,5 +1,7 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertGreater, assertLess } from "@std/assert";
 import { takeRegion } from "../../src/internet/stream/read_pool.ts";
+import { DENO, denoFlags } from "../_helpers.ts";
+import { spawn } from "../_processes.ts";
 
 Deno.test("read pool: regions have the size asked for and never share memory, across slabs", () => {
   const regions: Uint8Array[] = [];
@@ -17,4 +19,34 @@ Deno.test("read pool: regions have the size asked for and never share memory, ac
   const big = takeRegion(200 * 1024);
   assertEquals(big.length, 200 * 1024);
   assertEquals(big.byteOffset, 0);
+});
+
+/** Page faults a fresh process takes refilling freed memory (fixture). */
+async function refillFaults(mode: string): Promise<number> {
+  await using child = spawn(DENO, [
+    "run",
+    ...denoFlags(),
+    "tests/fixtures/alloc_faults.ts",
+    mode,
+  ]);
+  const status = await child.wait();
+  assertEquals(status.code, 0, child.stderr());
+  return JSON.parse(child.stdout()).faults;
+}
+
+Deno.test({
+  name:
+    "read pool: once PRIME_AFTER bytes were read, memory freed in a batch is reused without page faults",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    // 5 batches of 32 MiB, filled: 40,960 faults if every page is new.
+    const unprimed = await refillFaults("none");
+    const fewer = await refillFaults("fewer-reads");
+    const primed = await refillFaults("prime");
+    const read = await refillFaults("reads");
+    assertGreater(unprimed, 20_000);
+    assertGreater(fewer, 20_000);
+    assertLess(primed, unprimed / 20);
+    assertLess(read, unprimed / 20);
+  },
 });

@@ -30,10 +30,45 @@ let slab = new Uint8Array(0);
 let slabOffset = 0;
 
 /**
+ * Read memory handed out before the allocator is primed: only a process that
+ * moves bulk data pays for (and gains from) priming.
+ */
+export const PRIME_AFTER = 16 * 1024 * 1024;
+/**
+ * The block that primes the allocator: just under glibc's largest dynamic
+ * mmap threshold (32 MiB on 64-bit), so freeing it raises the threshold.
+ */
+const PRIME_SIZE = 32 * 1024 * 1024 - 64 * 1024;
+let untilPrime = PRIME_AFTER;
+
+/**
+ * Every chunk a connection delivers lives in fresh memory (the protocol may
+ * keep it), and the garbage collector frees that memory in batches of tens of
+ * MB. With glibc's starting thresholds (128 KiB for both mmap and giving free
+ * memory back; they follow the largest block freed so far) each batch went
+ * back to the kernel and was faulted in again a page at a time: 30,000–60,000 page faults in 4 s of TLS streaming,
+ * against the buffer-reusing Deno echo's 4,000, and most of the gap between
+ * them (bench/RESULTS.md, "TLS"). glibc raises both thresholds by itself once
+ * a large mmapped block is freed (`mallopt(3)`, M_MMAP_THRESHOLD: the mmap
+ * threshold becomes that block's size, the trim threshold twice it) — a busy
+ * program gets there sooner or later; this gets there at once, by freeing
+ * one large untouched block. Linux only; elsewhere it is not needed. Exported
+ * for the test.
+ */
+export function primeAllocator(): void {
+  untilPrime = Infinity;
+  if (Deno.build.os !== "linux") return;
+  // `transfer(0)` frees the block now (detaching it); the pages are never
+  // touched, so this costs one mmap and one munmap.
+  new ArrayBuffer(PRIME_SIZE).transfer(0);
+}
+
+/**
  * A region of `size` bytes that nobody else will ever be given. Small regions
  * come from the current shared slab; large ones get memory of their own.
  */
 export function takeRegion(size: number): Uint8Array {
+  if ((untilPrime -= size) <= 0) primeAllocator();
   if (size > SLAB_SIZE / 4) return new Uint8Array(size);
   if (slab.length - slabOffset < size) {
     slab = new Uint8Array(SLAB_SIZE);
