@@ -1,11 +1,13 @@
 #!/bin/bash
 # TLS echo: Twist (listenSSL) vs the plainest Deno.listenTls and node:tls
-# echoes, same client, servers on CPU 0, client on CPU 1, interleaved rounds.
+# echoes (and two Deno echoes that hand each chunk over, as Twist does:
+# deno-fresh, deno-pipe), same client, servers on CPU 0, client on CPU 1,
+# interleaved rounds.
 # Run under the exclusive net lock:
 #   netlock excl bash -c 'bash bench/tls_compare.sh [ROUNDS]; sleep 5'
 # Each line: the figure, the CPU the client used in its timed window, and
-# over the client's whole run the server's CPU (% of one core) and the
-# hypervisor's steal (% of both CPUs). Also written to
+# over the client's whole run the server's CPU (% of one core), the
+# hypervisor's steal (% of both CPUs) and the server's page faults. Also written to
 # bench/results/tls-<time>.txt. BEFORE=DIR adds DIR's Twist (another
 # checkout, e.g. `git worktree add DIR COMMIT`) as `before`.
 set -e
@@ -18,27 +20,30 @@ out=bench/results/tls-$(date -u +%Y%m%dT%H%M%SZ).txt
 taskset -c 0 deno run $FLAGS bench/tls_echo.ts server twist 14433 & T=$!
 taskset -c 0 deno run $FLAGS bench/tls_echo.ts server deno 14434 & D=$!
 taskset -c 0 deno run $FLAGS bench/tls_echo.ts server node 14435 & N=$!
-servers=("twist 14433 $T" "deno 14434 $D" "node 14435 $N")
+taskset -c 0 deno run $FLAGS bench/tls_echo.ts server deno-fresh 14437 & F=$!
+taskset -c 0 deno run $FLAGS bench/tls_echo.ts server deno-pipe 14438 & P=$!
+servers=("twist 14433 $T" "deno 14434 $D" "node 14435 $N" "deno-fresh 14437 $F" "deno-pipe 14438 $P")
 if [ -n "$BEFORE" ]; then
   taskset -c 0 deno run --allow-net=127.0.0.1 --allow-read=tests/fixtures/tls,"$BEFORE" \
     --import-map="$BEFORE/.ci/import_map.json" "$BEFORE/bench/tls_echo.ts" server twist 14436 & B=$!
   servers=("before 14436 $B" "${servers[@]}")
 fi
-trap 'kill $T $D $N $B 2>/dev/null' EXIT
+trap 'kill $T $D $N $F $P $B 2>/dev/null' EXIT
 sleep 2
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+faults() { awk '{print $10}' "/proc/$1/stat"; }
 steal() { awk '/^cpu /{s = 0; for (i = 2; i <= NF; i++) s += $i; print $9, s}' /proc/stat; }
 echo "# $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench || echo +changes)${BEFORE:+, before: $BEFORE}, $secs s per run" | tee "$out"
 for round in $(seq "$rounds"); do
   for mode in stream pingpong; do
     for s in "${servers[@]}"; do
       set -- $s
-      t0=$(ticks "$3"); read -r s0 a0 < <(steal); w0=$(date +%s.%N)
+      f0=$(faults "$3"); t0=$(ticks "$3"); read -r s0 a0 < <(steal); w0=$(date +%s.%N)
       r=$(taskset -c 1 deno run $FLAGS bench/tls_echo.ts client "$2" $mode "$secs")
-      t1=$(ticks "$3"); read -r s1 a1 < <(steal); w1=$(date +%s.%N)
+      f1=$(faults "$3"); t1=$(ticks "$3"); read -r s1 a1 < <(steal); w1=$(date +%s.%N)
       extra=$(awk -v t="$((t1 - t0))" -v w0="$w0" -v w1="$w1" -v s="$((s1 - s0))" -v a="$((a1 - a0))" \
         'BEGIN { printf "server %.0f%% steal %.0f%%", t / (w1 - w0), 100 * s / a }')
-      echo "round $round $1 $r $extra" | tee -a "$out"
+      echo "round $round $1 $r $extra faults $((f1 - f0))" | tee -a "$out"
     done
   done
 done
