@@ -44,9 +44,9 @@ Deno.test({
     const fewer = await refillFaults("fewer-reads");
     const primed = await refillFaults("prime");
     const read = await refillFaults("reads");
-    assertGreater(unprimed, 20_000);
-    assertGreater(fewer, 20_000);
-    assertLess(primed, unprimed / 20);
-    assertLess(read, unprimed / 20);
+    assertGreater(unprimed, 20_000, "unprimed: freed batches should refault");
+    assertGreater(fewer, 20_000, "primed before PRIME_AFTER bytes were read");
+    assertLess(primed, unprimed / 20, "primeAllocator() did not keep memory");
+    assertLess(read, unprimed / 20, "reading PRIME_AFTER bytes did not prime");
   },
 });

@@ -44,15 +44,16 @@ let untilPrime = PRIME_AFTER;
 /**
  * Every chunk a connection delivers lives in fresh memory (the protocol may
  * keep it), and the garbage collector frees that memory in batches of tens of
- * MB. With glibc's starting thresholds (128 KiB for both mmap and giving free
- * memory back; they follow the largest block freed so far) each batch went
- * back to the kernel and was faulted in again a page at a time: 30,000–60,000 page faults in 4 s of TLS streaming,
- * against the buffer-reusing Deno echo's 4,000, and most of the gap between
- * them (bench/RESULTS.md, "TLS"). glibc raises both thresholds by itself once
- * a large mmapped block is freed (`mallopt(3)`, M_MMAP_THRESHOLD: the mmap
- * threshold becomes that block's size, the trim threshold twice it) — a busy
- * program gets there sooner or later; this gets there at once, by freeing
- * one large untouched block. Linux only; elsewhere it is not needed. Exported
+ * MB. With glibc's starting thresholds (128 KiB both for mmap and for giving
+ * free memory back; they follow the largest block freed so far) each batch
+ * went back to the kernel and was faulted in again a page at a time:
+ * 30,000–85,000 page faults per 4 s of TLS streaming against the
+ * buffer-reusing Deno echo's 1,000–4,000, and half the gap between them
+ * (bench/RESULTS.md, "Priming the allocator"). glibc raises both thresholds
+ * by itself once a large mmapped block is freed (`mallopt(3)`,
+ * M_MMAP_THRESHOLD: the mmap threshold becomes that block's size, the trim
+ * threshold twice it), as a busy program may sooner or later; this gets
+ * there at once by freeing one large untouched block. Linux only. Exported
  * for the test.
  */
 export function primeAllocator(): void {
