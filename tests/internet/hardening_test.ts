@@ -444,3 +444,52 @@ Deno.test("write() raises TypeError at the call for anything but a string or a U
   }
   await udp.stopListening();
 });
+
+// -- running out of file descriptors ------------------------------------------
+
+Deno.test("Out of file descriptors: the port says so in one line, retries with a growing delay, and serves again once descriptors are free", async () => {
+  // A server allowed 64 descriptors (Deno itself holds about 25) and 100
+  // clients that stay connected: accept() fails with EMFILE.
+  await using server = spawn("sh", [
+    "-c",
+    `ulimit -n 64 && exec ${DENO} run ${
+      denoFlags().join(" ")
+    } --allow-net=127.0.0.1 src/cli.ts echo --listen tcp:0:interface=127.0.0.1`,
+  ]);
+  const listening = await server.waitForStderr(/port=(\d+)/, 20_000);
+  const port = Number(listening.match(/port=(\d+)/)![1]);
+  const clients: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < 100; i++) {
+      clients.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+    }
+    await server.waitForStderr("Could not accept", 20_000);
+  } finally {
+    for (const c of clients) c.close();
+  }
+  // Descriptors are free again: a new client is served.
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode("ping"));
+    const buf = new Uint8Array(4);
+    let got = 0;
+    while (got < 4) {
+      const n = await withTimeout(conn.read(buf.subarray(got)), 10_000, "echo");
+      assert(n !== null, "the server closed the connection");
+      got += n;
+    }
+    assertEquals(new TextDecoder().decode(buf), "ping");
+  } finally {
+    conn.close();
+  }
+  const stderr = server.stderr();
+  const lines = stderr.split("\n").filter((l) =>
+    l.includes("Could not accept")
+  );
+  assertStringIncludes(lines[0], "too many open files (EMFILE)");
+  assertStringIncludes(lines[0], "ulimit -n");
+  assert(!/^\s+at /m.test(stderr), `no stack trace:\n${stderr}`);
+  // The delay doubles from 10 ms to 1 s: a port that spun would log
+  // thousands of lines.
+  assertLessOrEqual(lines.length, 20, stderr);
+});

@@ -152,7 +152,14 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
         ) return;
         // Running out of file descriptors (EMFILE) fails every accept until
         // one is released: wait, longer each time, instead of spinning.
-        log.err(e, `Error accepting a connection on ${this.#host}`);
+        const short = SHORT_OF[(e as { code?: string })?.code ?? ""];
+        if (short) {
+          // As Twisted's "Could not accept new connection (EMFILE)": an
+          // expected condition, one line, no stack.
+          log.warn(
+            `Could not accept a new connection on ${this.#host}: ${short}; trying again in ${delay} s`,
+          );
+        } else log.err(e, `Error accepting a connection on ${this.#host}`);
         await this.#pauseAccepting(delay);
         if (this.#stopping) return;
         delay = Math.min(delay * 2, ACCEPT_RETRY_MAX);
@@ -273,5 +280,17 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
 }
 
 /** The first wait after a failed accept, in seconds; it doubles up to the max. */
+/**
+ * The accept errors that mean the process or the system is short of a
+ * resource (Twisted's list), and what to say about each.
+ */
+const SHORT_OF: Record<string, string> = {
+  EMFILE:
+    "too many open files (EMFILE); raise the limit (ulimit -n) or serve fewer connections",
+  ENFILE:
+    "the system is out of file descriptors (ENFILE); raise fs.file-max or close some",
+  ENOBUFS: "no buffer space (ENOBUFS)",
+  ENOMEM: "out of memory (ENOMEM)",
+};
 const ACCEPT_RETRY_MIN = 0.01;
 const ACCEPT_RETRY_MAX = 1;
