@@ -53,8 +53,9 @@ let untilPrime = PRIME_AFTER;
  * by itself once a large mmapped block is freed (`mallopt(3)`,
  * M_MMAP_THRESHOLD: the mmap threshold becomes that block's size, the trim
  * threshold twice it), as a busy program may sooner or later; this gets
- * there at once by freeing one large untouched block. Linux only. Exported
- * for the test.
+ * there at once by freeing one large untouched block. The price: up to 64
+ * MiB of freed memory may stay with the process after a burst. Linux only.
+ * Exported for the test.
  */
 export function primeAllocator(): void {
   untilPrime = Infinity;
