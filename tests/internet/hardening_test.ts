@@ -39,7 +39,7 @@ import {
 import { DEFAULT_MAX } from "../../src/internet/common/flow_control.ts";
 import { MAX_READ_SIZE } from "../../src/internet/stream/read_pool.ts";
 import { FakeTransport, StringTransport } from "../../src/testing/mod.ts";
-import { DENO, denoFlags, withTimeout } from "../_helpers.ts";
+import { decode, DENO, denoFlags, encode, withTimeout } from "../_helpers.ts";
 import { spawn } from "../_processes.ts";
 import { log } from "../../src/logger.ts";
 
@@ -470,7 +470,7 @@ Deno.test("Out of file descriptors: the port says so in one line, retries with a
   // Descriptors are free again: a new client is served.
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
-    await conn.write(new TextEncoder().encode("ping"));
+    await conn.write(encode("ping"));
     const buf = new Uint8Array(4);
     let got = 0;
     while (got < 4) {
@@ -478,7 +478,7 @@ Deno.test("Out of file descriptors: the port says so in one line, retries with a
       assert(n !== null, "the server closed the connection");
       got += n;
     }
-    assertEquals(new TextDecoder().decode(buf), "ping");
+    assertEquals(decode(buf), "ping");
   } finally {
     conn.close();
   }

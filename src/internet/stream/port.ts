@@ -152,7 +152,7 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
         ) return;
         // Running out of file descriptors (EMFILE) fails every accept until
         // one is released: wait, longer each time, instead of spinning.
-        const short = SHORT_OF[(e as { code?: string })?.code ?? ""];
+        const short = SHORT_OF.get((e as { code?: string })?.code ?? "");
         if (short) {
           // As Twisted's "Could not accept new connection (EMFILE)": an
           // expected condition, one line, no stack.
@@ -279,18 +279,22 @@ export class Port<A extends IAddress = IPv4Address | IPv6Address>
   }
 }
 
-/** The first wait after a failed accept, in seconds; it doubles up to the max. */
 /**
  * The accept errors that mean the process or the system is short of a
  * resource (Twisted's list), and what to say about each.
  */
-const SHORT_OF: Record<string, string> = {
-  EMFILE:
+const SHORT_OF = new Map([
+  [
+    "EMFILE",
     "too many open files (EMFILE); raise the limit (ulimit -n) or serve fewer connections",
-  ENFILE:
+  ],
+  [
+    "ENFILE",
     "the system is out of file descriptors (ENFILE); raise fs.file-max or close some",
-  ENOBUFS: "no buffer space (ENOBUFS)",
-  ENOMEM: "out of memory (ENOMEM)",
-};
+  ],
+  ["ENOBUFS", "no buffer space (ENOBUFS)"],
+  ["ENOMEM", "out of memory (ENOMEM)"],
+]);
+/** The first wait after a failed accept, in seconds; it doubles up to the max. */
 const ACCEPT_RETRY_MIN = 0.01;
 const ACCEPT_RETRY_MAX = 1;
