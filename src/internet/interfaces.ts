@@ -522,6 +522,51 @@ export interface IHalfCloseableProtocol {
 }
 
 /**
+ * A protocol that is done with each chunk when `dataReceived` returns, so the
+ * transport may read the next chunks into the same memory instead of fresh
+ * memory for every read. By default (as in Twisted, whose chunks are
+ * immutable `bytes`) a chunk is the protocol's to keep, so every read needs
+ * new memory, which costs about a tenth of TLS streaming throughput against
+ * a loop that reuses one buffer (`bench/RESULTS.md`).
+ *
+ * A borrowing protocol may write the chunk (or part of it) with
+ * `transport.write`: that memory is not read into again until the write has
+ * been sent. It must not keep the chunk, or a view of it, after
+ * `dataReceived` returns; to keep bytes, copy them (`data.slice()`). An
+ * `async` `dataReceived` that returns a promise is taken to still use its
+ * chunk: that memory is never read into again.
+ *
+ * Reads are reused by connections over Deno sockets (TCP, TLS, UNIX; the
+ * default stream backend). Elsewhere (the `node` backend, server-side
+ * `startTLS`, a process's pipes, test transports) chunks are fresh as for any
+ * protocol. A wrapper (a policy such as `TimeoutFactory`) does not borrow,
+ * so a wrapped protocol gets fresh chunks.
+ *
+ * @example An echo that borrows its chunks
+ * ```ts
+ * import { Protocol, type IBorrowingProtocol } from "@twist/twist";
+ * import { StringTransport } from "@twist/twist/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * class Echo extends Protocol implements IBorrowingProtocol {
+ *   readonly borrowsData = true;
+ *   override dataReceived(data: Uint8Array): void {
+ *     this.transport.write(data); // Written, not kept: allowed.
+ *   }
+ * }
+ * const echo = new Echo();
+ * const transport = new StringTransport();
+ * echo.makeConnection(transport);
+ * echo.dataReceived(new TextEncoder().encode("hi"));
+ * assertEquals(transport.text(), "hi");
+ * ```
+ */
+export interface IBorrowingProtocol {
+  /** `true`: each chunk is only borrowed until `dataReceived` returns. */
+  readonly borrowsData: true;
+}
+
+/**
  * Makes protocols for connections.
  *
  * @example A factory for a protocol class

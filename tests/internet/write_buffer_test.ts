@@ -166,6 +166,31 @@ Deno.test("WriteBuffer continues partial writes until everything is written; a s
   assertEquals(sink.text(), "0123456789tailall");
 });
 
+Deno.test("WriteBuffer.holds tells whether unsent bytes (in flight, queued, held) share memory with a region, until they are sent", async () => {
+  const { sink, buffer } = make();
+  const memory = new Uint8Array(100);
+  const other = new Uint8Array(100);
+  buffer.write(memory.subarray(10, 20)); // In flight.
+  buffer.write(memory.subarray(50, 60)); // Queued.
+  assert(buffer.holds(memory));
+  assert(buffer.holds(memory.subarray(19, 21)), "overlaps the write in flight");
+  assert(buffer.holds(memory.subarray(55, 56)), "inside the queued write");
+  assertEquals(buffer.holds(memory.subarray(20, 50)), false, "between them");
+  assertEquals(buffer.holds(memory.subarray(60)), false, "after them");
+  assertEquals(buffer.holds(other), false, "other memory");
+  sink.accept();
+  await settle();
+  assertEquals(buffer.holds(memory.subarray(10, 20)), false, "sent");
+  assert(buffer.holds(memory.subarray(50, 60)), "now in flight");
+  sink.accept();
+  await settle();
+  assertEquals(buffer.holds(memory), false);
+  buffer.hold();
+  buffer.write(other.subarray(0, 1));
+  assert(buffer.holds(other), "held for later");
+  buffer.stop();
+});
+
 Deno.test("WriteBuffer pauses a streaming producer once strictly above the high mark and resumes it once at the low mark, each time round", async () => {
   const { sink, buffer } = make();
   const calls: string[] = [];

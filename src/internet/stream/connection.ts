@@ -120,7 +120,11 @@ type HalfCloseable = IProtocol & {
   readConnectionLost?(): void;
   writeConnectionLost?(): void;
   handshakeCompleted?(): void;
+  borrowsData?: boolean;
 };
+
+/** At most this many read targets are kept for a borrowing protocol. */
+const LENT_TARGETS = 2;
 
 /**
  * The TLS handshake of an accepted connection, run by the connection once
@@ -145,7 +149,9 @@ export interface AcceptedHandshake {
  *
  * Reads go into regions of shared slabs that start small and grow only for
  * connections whose reads fill them; each chunk given to `dataReceived` is
- * the protocol's to keep. Writes made in one turn of the event loop are
+ * the protocol's to keep, unless it borrows its chunks (`IBorrowingProtocol`):
+ * then its reads go into two targets of its own, each read into again once
+ * nothing written from it waits to be sent. Writes made in one turn of the event loop are
  * coalesced; one pump per connection writes them in order.
  *
  * @example Used through a protocol's `transport`
@@ -205,6 +211,13 @@ export class Connection implements ITCPTransport {
   #reading = false;
   /** The size of the pending read's target. */
   #readTargetLength = 0;
+  /**
+   * A borrowing protocol's read targets (`IBorrowingProtocol`): each is read
+   * into again once nothing written from it waits to be sent.
+   */
+  #lent: Uint8Array[] | undefined;
+  /** The pending read's target when it is one of `#lent`. */
+  #lentTarget: Uint8Array | undefined;
   /** A chunk read while reading was stopped, delivered on resume. */
   #held: Uint8Array | undefined;
   /** The peer's end of stream, read while reading was stopped. */
@@ -387,6 +400,16 @@ export class Connection implements ITCPTransport {
     if (this.#tls === "on" && least < TLS_RECORD_SIZE) {
       least = Math.min(size, TLS_RECORD_SIZE);
     }
+    if (this.#protocol.borrowsData === true) {
+      const lent = this.#lendTarget(Math.max(size, least));
+      if (lent !== undefined) {
+        this.#lentTarget = lent;
+        this.#readTargetLength = lent.length;
+        this.#reading = true;
+        this.#conn.read(lent).then(this.#onRead, this.#onReadFailed);
+        return;
+      }
+    }
     if (this.#region.length - this.#regionOffset < least) {
       this.#region = takeRegion(size);
       this.#regionOffset = 0;
@@ -406,9 +429,16 @@ export class Connection implements ITCPTransport {
       else this.#heldEof = true;
       return;
     }
-    const start = this.#regionOffset;
-    const chunk = this.#region.subarray(start, start + n);
-    this.#regionOffset = start + n;
+    let chunk: Uint8Array;
+    const lent = this.#lentTarget;
+    if (lent !== undefined) {
+      this.#lentTarget = undefined;
+      chunk = lent.subarray(0, n);
+    } else {
+      const start = this.#regionOffset;
+      chunk = this.#region.subarray(start, start + n);
+      this.#regionOffset = start + n;
+    }
     // A read that filled its target asks for a bigger one next time; one far
     // from filling it asks for a smaller one, so a connection that goes quiet
     // after a burst stops pinning a big buffer.
@@ -421,6 +451,29 @@ export class Connection implements ITCPTransport {
     if (this.#canRead()) this.#deliver(chunk);
     else this.#held = chunk;
   };
+
+  /**
+   * A read target for a borrowing protocol: one of its own that nothing
+   * written still holds, or a new one while it has fewer than two (one can
+   * be read into while the other is being written); none when both are
+   * held, and the read goes to fresh memory as for any protocol.
+   */
+  #lendTarget(size: number): Uint8Array | undefined {
+    const lent = this.#lent ??= [];
+    for (let i = 0; i < lent.length; i++) {
+      const target = lent[i];
+      // Outgrown, or far too big for a connection gone quiet: let it go.
+      if (target.length < size || target.length > 4 * size) {
+        lent.splice(i--, 1);
+      } else if (!this.#buffer.holds(target)) {
+        return target;
+      }
+    }
+    if (lent.length >= LENT_TARGETS) return undefined;
+    const target = new Uint8Array(size);
+    lent.push(target);
+    return target;
+  }
 
   // -- node:net backend: a pushed chunk is delivered at once if it can be;
   // otherwise it is kept (as a pull read's chunk would be) and the socket is
@@ -472,6 +525,11 @@ export class Connection implements ITCPTransport {
       return;
     }
     if (result !== undefined) {
+      // An async dataReceived may still use the chunk: never lend it again.
+      const lent = this.#lent;
+      if (lent !== undefined) {
+        this.#lent = lent.filter((t) => t.buffer !== chunk.buffer);
+      }
       watchResult(result, "Unhandled error in dataReceived", this.#failWith());
     }
     this.#readNext();

@@ -147,6 +147,22 @@ export class WriteBuffer extends FlowControl {
   }
 
   /**
+   * Whether bytes not yet sent (in flight, queued or held) share memory with
+   * `region`: a transport reads into a borrowing protocol's chunk again only
+   * once nothing written from it is still waiting (`IBorrowingProtocol`).
+   */
+  holds(region: Uint8Array): boolean {
+    const f = this.#inFlight;
+    if (f !== undefined && overlaps(f, region)) return true;
+    for (const b of this.#queue) if (overlaps(b, region)) return true;
+    const held = this.#held;
+    if (held !== undefined) {
+      for (const b of held) if (overlaps(b, region)) return true;
+    }
+    return false;
+  }
+
+  /**
    * Registers a producer: a streaming one is paused and resumed at the
    * water marks, a pull one is asked for more now if nothing is being
    * written, and each time the buffer empties. A producer registered on a
@@ -343,4 +359,10 @@ export class WriteBuffer extends FlowControl {
       this.#notify("failed", e);
     });
   }
+}
+
+/** Whether two views share any byte of memory. */
+function overlaps(a: Uint8Array, b: Uint8Array): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.length &&
+    b.byteOffset < a.byteOffset + a.length;
 }
