@@ -18,22 +18,32 @@ FLAGS="--allow-net=127.0.0.1 --allow-read=tests/fixtures/tls ${TWIST_DENO_FLAGS}
 mkdir -p bench/results
 out=bench/results/tls-$(date -u +%Y%m%dT%H%M%SZ).txt
 taskset -c 0 deno run $FLAGS bench/tls_echo.ts server twist 14433 & T=$!
+taskset -c 0 deno run $FLAGS bench/tls_echo.ts server twist-borrow 14439 & L=$!
 taskset -c 0 deno run $FLAGS bench/tls_echo.ts server deno 14434 & D=$!
 taskset -c 0 deno run $FLAGS bench/tls_echo.ts server node 14435 & N=$!
 taskset -c 0 deno run $FLAGS bench/tls_echo.ts server deno-fresh 14437 & F=$!
 taskset -c 0 deno run $FLAGS bench/tls_echo.ts server deno-pipe 14438 & P=$!
-servers=("twist 14433 $T" "deno 14434 $D" "node 14435 $N" "deno-fresh 14437 $F" "deno-pipe 14438 $P")
+servers=("twist 14433 $T" "twist-borrow 14439 $L" "deno 14434 $D" "node 14435 $N" "deno-fresh 14437 $F" "deno-pipe 14438 $P")
 if [ -n "$BEFORE" ]; then
   taskset -c 0 deno run --allow-net=127.0.0.1 --allow-read=tests/fixtures/tls,"$BEFORE" \
     --import-map="$BEFORE/.ci/import_map.json" "$BEFORE/bench/tls_echo.ts" server twist 14436 & B=$!
   servers=("before 14436 $B" "${servers[@]}")
 fi
-trap 'kill $T $D $N $F $P $B 2>/dev/null' EXIT
+trap 'kill $T $L $D $N $F $P $B 2>/dev/null' EXIT
 sleep 2
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 faults() { awk '{print $10}' "/proc/$1/stat"; }
 steal() { awk '/^cpu /{s = 0; for (i = 2; i <= NF; i++) s += $i; print $9, s}' /proc/stat; }
 echo "# $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench || echo +changes)${BEFORE:+, before: $BEFORE}, $secs s per run" | tee "$out"
+# ONLY="twist deno" keeps just those servers (quick comparisons).
+if [ -n "$ONLY" ]; then
+  kept=()
+  for s in "${servers[@]}"; do
+    set -- $s
+    [[ " $ONLY " == *" $1 "* ]] && kept+=("$s")
+  done
+  servers=("${kept[@]}")
+fi
 for round in $(seq "$rounds"); do
   for mode in stream pingpong; do
     for s in "${servers[@]}"; do
@@ -47,3 +57,23 @@ for round in $(seq "$rounds"); do
     done
   done
 done
+# The summary: per mode and server, the median of the per-round ratios to the
+# Deno echo (range) and the median figure.
+python3 - "$out" <<'PY' | tee -a "$out"
+import statistics, sys
+rounds = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    if f[:1] == ["round"]:
+        rounds.setdefault((f[3], f[2]), {})[f[1]] = float(f[4])
+for mode in ("stream", "pingpong"):
+    servers = [s for (m, s) in rounds if m == mode]
+    for s in servers:
+        rs = rounds[(mode, s)]
+        base = rounds.get((mode, "deno"), {})
+        ratios = sorted(rs[r] / base[r] for r in rs if r in base)
+        if ratios:
+            print(f"# {mode} {s}: {statistics.median(ratios):.2f}x of deno "
+                  f"({ratios[0]:.2f}-{ratios[-1]:.2f}), median "
+                  f"{statistics.median(rs.values()):.1f}")
+PY

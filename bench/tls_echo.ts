@@ -35,14 +35,18 @@ const [role, a, b, c] = Deno.args;
 
 if (role === "server") {
   const port = Number(b);
-  if (a === "twist") {
+  if (a === "twist" || a === "twist-borrow") {
     class Echo extends Protocol {
       override dataReceived(data: Uint8Array): void {
         this.transport.write(data);
       }
     }
+    // `twist-borrow`: the same echo, borrowing its chunks (IBorrowingProtocol).
+    class BorrowingEcho extends Echo {
+      readonly borrowsData = true;
+    }
     const reactor = new Reactor();
-    const f = Factory.forProtocol(Echo);
+    const f = Factory.forProtocol(a === "twist" ? Echo : BorrowingEcho);
     f.noisy = false;
     reactor.listenSSL(port, f, { cert, key }, { interface: "127.0.0.1" });
   } else if (a === "node") {
