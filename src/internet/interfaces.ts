@@ -443,17 +443,20 @@ export interface WriteBufferLimits {
   low?: number;
   /**
    * A hard cap on buffered bytes: above it the connection stops reading
-   * (or aborts, see `onMax`), so a peer that never reads cannot make a
-   * server that answers what it reads buffer without bound. `Infinity`
-   * turns it off.
+   * once what it reads makes it write more (or aborts, see `onMax`), so a
+   * peer that never reads cannot make a server that answers what it reads
+   * buffer without bound. Writes not made from `dataReceived` (an upload
+   * written at once) do not stop reading: the peer's answers to them must
+   * still come in. `Infinity` turns it off.
    *
    * @default {4194304}
    */
   max?: number;
   /**
-   * What happens above `max`: `"pause"` stops reading from this connection and
-   * pauses the producer until the buffer drains to `low` (nothing is dropped);
-   * `"abort"` aborts the connection.
+   * What happens above `max`: `"pause"` stops reading from this connection
+   * (after a `dataReceived` that wrote more) and pauses the producer until the
+   * buffer drains to `low` (nothing is dropped); `"abort"` aborts the
+   * connection.
    *
    * @default {"pause"}
    */

@@ -73,10 +73,6 @@ class Sender extends Protocol {
     super();
   }
   override connectionMade(): void {
-    // Above the write buffer's default cap (4 MiB) a connection stops
-    // reading until it drains, and the echo stops too once its own buffer
-    // is over the cap: the two would wait for each other.
-    this.transport.setWriteBufferLimits({ max: Infinity });
     // In pieces of odd sizes, so the echo's chunks do not line up with them.
     const all = pattern(this.total);
     for (let at = 0; at < all.length; at += 7919) {

@@ -536,21 +536,59 @@ Deno.test("Connection: an exception in dataReceived is logged and closes the con
   assertEquals(logs.flushErrors(URIError).length, 1);
 });
 
-Deno.test("Connection: a write buffer cap with onMax 'pause' stops reading until the buffer drains to the low mark", async () => {
-  const { conn, transport, protocol } = open(new Recorder());
+Deno.test("Connection: a write buffer cap with onMax 'pause' stops reading once a dataReceived writes above it, until the buffer drains to the low mark", async () => {
+  class Answering extends Recorder {
+    override dataReceived(data: Uint8Array): void {
+      super.dataReceived(data);
+      this.transport.write(new Uint8Array(21)); // above the cap
+    }
+  }
+  const { conn, transport, protocol } = open(new Answering());
   transport.setWriteBufferLimits({ high: 10, low: 5, max: 20 });
-  transport.write(new Uint8Array(21)); // above the cap
-  conn.feed("read before the cap was noticed");
+  conn.feed("one");
   await settle();
-  assertEquals(protocol.events, ["connectionMade"], "held while capped");
+  assertEquals(conn.pendingRead, undefined, "no read while capped");
   transport.resumeProducing(); // the protocol cannot lift the cap
-  assertEquals(protocol.events, ["connectionMade"]);
-  conn.accept();
+  await settle();
+  assertEquals(conn.pendingRead, undefined);
+  conn.accept(); // drained: reading resumes
+  await settle();
+  conn.feed("two");
+  await settle();
+  assertEquals(protocol.events, ["connectionMade", "data:one", "data:two"]);
+  transport.abortConnection();
+  await protocol.lost.promise;
+});
+
+Deno.test("Connection: writes above the cap not made from dataReceived do not stop reading; a dataReceived that writes more then does", async () => {
+  class Quiet extends Recorder {
+    answer = false;
+    override dataReceived(data: Uint8Array): void {
+      super.dataReceived(data);
+      if (this.answer) this.transport.write("!");
+    }
+  }
+  const { conn, transport, protocol } = open(new Quiet());
+  transport.setWriteBufferLimits({ high: 10, low: 5, max: 20 });
+  transport.write(new Uint8Array(21)); // an upload, above the cap
+  conn.feed("reply one");
+  await settle();
+  conn.feed("reply two");
   await settle();
   assertEquals(protocol.events, [
     "connectionMade",
-    "data:read before the cap was noticed",
-  ]);
+    "data:reply one",
+    "data:reply two",
+  ], "read on: the peer's replies drain nothing, but must still come in");
+  protocol.answer = true;
+  conn.feed("three");
+  await settle();
+  assertEquals(conn.pendingRead, undefined, "stopped after writing more");
+  conn.accept(); // the upload; then the "!" goes, and the buffer is drained
+  await settle();
+  conn.feed("four");
+  await settle();
+  assertEquals(protocol.events.at(-1), "data:four");
   transport.abortConnection();
   await protocol.lost.promise;
 });

@@ -39,7 +39,14 @@ import {
 import { DEFAULT_MAX } from "../../src/internet/common/flow_control.ts";
 import { MAX_READ_SIZE } from "../../src/internet/stream/read_pool.ts";
 import { FakeTransport, StringTransport } from "../../src/testing/mod.ts";
-import { decode, DENO, denoFlags, encode, withTimeout } from "../_helpers.ts";
+import {
+  decode,
+  DENO,
+  denoFlags,
+  encode,
+  firstBuilt,
+  withTimeout,
+} from "../_helpers.ts";
 import { spawn } from "../_processes.ts";
 import { log } from "../../src/logger.ts";
 
@@ -209,14 +216,21 @@ Deno.test("setWriteBufferLimits({ max: Infinity }) turns the default cap off", a
   const events: string[] = [];
   class Writer extends Protocol {
     override connectionMade(): void {
-      const t = this.transport as ITCPTransport;
-      t.setWriteBufferLimits({ max: Infinity });
-      t.write(new Uint8Array(DEFAULT_MAX + 1));
-      events.push(`buffered ${t.getWriteBufferSize() > DEFAULT_MAX}`);
+      (this.transport as ITCPTransport).setWriteBufferLimits({
+        max: Infinity,
+      });
     }
-    override dataReceived(): void {
+    override dataReceived(data: Uint8Array): void {
       const size = this.transport.getWriteBufferSize();
-      events.push(`read with ${size > DEFAULT_MAX ? "more" : "less"} buffered`);
+      if (size === 0) {
+        // An answer above the cap, written from dataReceived.
+        this.transport.write(new Uint8Array(DEFAULT_MAX + 1));
+        events.push(
+          `buffered ${this.transport.getWriteBufferSize() > DEFAULT_MAX}`,
+        );
+        return;
+      }
+      events.push(`read ${data.length} more with more buffered`);
       this.transport.abortConnection();
     }
   }
@@ -228,15 +242,70 @@ Deno.test("setWriteBufferLimits({ max: Infinity }) turns the default cap off", a
     port: (port.getHost() as IPv4Address).port,
   });
   await client.write(new Uint8Array([1]));
-  // The server reads even though its buffer is above 4 MiB, then aborts.
+  // Sent once the server has answered (the answer's first bytes are here),
+  // so it arrives in a read of its own.
   const buf = new Uint8Array(1024 * 1024);
+  await withTimeout(client.read(buf), 20_000, "the answer");
+  await client.write(new Uint8Array([2]));
+  // The server reads it although its buffer is above 4 MiB, then aborts.
   while (await withTimeout(client.read(buf), 20_000, "the abort") !== null) {
     // Drain what the server sent before it aborted.
   }
   client.close();
-  // With the cap, the byte would be read only once the client had drained
-  // the buffer.
-  assertEquals(events, ["buffered true", "read with more buffered"]);
+  // With the cap, the second byte would be read only once the client had
+  // drained the buffer.
+  assertEquals(events, ["buffered true", "read 1 more with more buffered"]);
+  await port.stopListening();
+});
+
+Deno.test("A client that writes 48 MB at once to an echo gets all of it back with the default cap (neither side waits for the other)", async () => {
+  // Before: the client's own upload put it above its cap, so it stopped
+  // reading; the echo's buffer then passed its cap too, and each waited for
+  // the other to read.
+  const reactor = new Reactor();
+  class Echo extends Protocol {
+    override dataReceived(data: Uint8Array): void {
+      this.transport.write(data);
+    }
+  }
+  const TOTAL = 48 * 1024 * 1024;
+  class Uploader extends Protocol {
+    echoed = 0;
+    readonly done = Promise.withResolvers<void>();
+    readonly lost = Promise.withResolvers<void>();
+    override connectionMade(): void {
+      const chunk = new Uint8Array(1024 * 1024).fill(5);
+      for (let sent = 0; sent < TOTAL; sent += chunk.length) {
+        this.transport.write(chunk);
+      }
+    }
+    override dataReceived(data: Uint8Array): void {
+      this.echoed += data.length;
+      if (this.echoed >= TOTAL) {
+        this.done.resolve();
+        this.transport.loseConnection();
+      }
+    }
+    override connectionLost(): void {
+      this.lost.resolve();
+      this.done.resolve();
+    }
+  }
+  const server = Factory.forProtocol(Echo);
+  server.noisy = false;
+  const port = reactor.listenTCP(0, server, { interface: "127.0.0.1" });
+  const client = new ClientFactory();
+  client.noisy = false;
+  const built = firstBuilt(client, () => new Uploader());
+  reactor.connectTCP(
+    "127.0.0.1",
+    (port.getHost() as IPv4Address).port,
+    client,
+  );
+  const uploader = await withTimeout(built, 10_000, "the connection");
+  await withTimeout(uploader.done.promise, 30_000, "the echo");
+  assertEquals(uploader.echoed, TOTAL);
+  await uploader.lost.promise;
   await port.stopListening();
 });
 

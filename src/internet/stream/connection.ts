@@ -517,8 +517,17 @@ export class Connection implements ITCPTransport {
 
   #deliver(chunk: Uint8Array): void {
     let result: unknown;
+    const buffered = this.#buffer.size;
     try {
       result = this.#protocol.dataReceived(chunk);
+      // Above the cap, reading stops when what was read made the connection
+      // write more (an echo whose peer does not read). Writes made elsewhere
+      // (a client's upload in connectionMade) do not stop it: the reply they
+      // get is what drains the peer, and two connections that both stopped
+      // reading would wait for each other for ever.
+      if (this.#buffer.capped && this.#buffer.size > buffered) {
+        this.#pausedForMax = true;
+      }
     } catch (e) {
       log.err(e, "Unhandled error in dataReceived");
       this.#close(new Failure(e));
@@ -621,8 +630,9 @@ export class Connection implements ITCPTransport {
    * Sets the write buffer's water marks and hard cap. A streaming producer
    * is paused once when the buffer goes above `high` and resumed once when
    * it drains to `low`. Above `max` (4 MiB unless set; `Infinity` for none)
-   * the connection either stops reading until the buffer drains to `low`
-   * (`onMax: "pause"`, the default) or is aborted (`"abort"`).
+   * the connection either stops reading, once a `dataReceived` has written
+   * more, until the buffer drains to `low` (`onMax: "pause"`, the default)
+   * or is aborted (`"abort"`).
    *
    * @throws {RangeError} if `low` is above `high`, `high` above `max`, or a
    * limit is negative
@@ -650,7 +660,7 @@ export class Connection implements ITCPTransport {
         if (this.#tlsOptions) this.#upgrade();
         return;
       case "pause":
-        this.#pausedForMax = true;
+        // Reading stops only when a delivery wrote more (#deliver).
         return;
       case "resume":
         this.#pausedForMax = false;
