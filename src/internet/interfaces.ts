@@ -539,11 +539,11 @@ export interface IHalfCloseableProtocol {
  * `async` `dataReceived` that returns a promise is taken to still use its
  * chunk: that memory is never read into again.
  *
- * Reads are reused by connections over Deno sockets (TCP, TLS, UNIX; the
- * default stream backend). Elsewhere (the `node` backend, server-side
- * `startTLS`, a process's pipes, test transports) chunks are fresh as for any
- * protocol. A wrapper (a policy such as `TimeoutFactory`) does not borrow,
- * so a wrapped protocol gets fresh chunks.
+ * TCP, TLS (either engine, `startTLS` too) and UNIX connections reuse read
+ * memory; plain TCP on the `node` backend, whose socket hands over chunks of
+ * its own, a process's pipes and test transports deliver fresh chunks as for
+ * any protocol. A wrapper (a policy such as `TimeoutFactory`) does not
+ * borrow, so a wrapped protocol gets fresh chunks.
  *
  * @example An echo that borrows its chunks
  * ```ts
