@@ -34,8 +34,9 @@ export const DEFAULT_LOW_WATER = 16_384;
  * The default cap, in bytes: a connection whose unsent bytes pass it stops
  * reading (once what it reads makes it write more) until they drain to the
  * low mark, so a peer that sends and never reads cannot grow a server that
- * writes in response to reads (an echo) without bound. Generous (a reply this big is still written, only reading
- * waits); `setWriteBufferLimits({ max: Infinity })` turns it off.
+ * writes in response to reads (an echo) without bound. Generous (a reply
+ * this big is still written, only reading waits);
+ * `setWriteBufferLimits({ max: Infinity })` turns it off.
  */
 export const DEFAULT_MAX = 4 * 1024 * 1024;
 
@@ -74,7 +75,7 @@ export class FlowControl {
     this.#onCap = onCap;
   }
 
-  /** Whether the buffer is above its cap (`onMax: "pause"`) and has not drained to the low mark. */
+  /** Above the cap (`onMax: "pause"`) and not yet drained to the low mark. */
   get capped(): boolean {
     return this.#capped;
   }

@@ -151,8 +151,8 @@ export interface AcceptedHandshake {
  * connections whose reads fill them; each chunk given to `dataReceived` is
  * the protocol's to keep, unless it borrows its chunks (`IBorrowingProtocol`):
  * then its reads go into two targets of its own, each read into again once
- * nothing written from it waits to be sent. Writes made in one turn of the event loop are
- * coalesced; one pump per connection writes them in order.
+ * nothing written from it waits to be sent. Writes made in one turn of the
+ * event loop are coalesced; one pump per connection writes them in order.
  *
  * @example Used through a protocol's `transport`
  * ```ts
@@ -800,6 +800,7 @@ export class Connection implements ITCPTransport {
     // Released at once, not when the protocol (which may be kept) goes.
     this.#held = undefined;
     this.#region = EMPTY;
+    this.#lent = undefined;
     try {
       this.#conn.close();
     } catch {
