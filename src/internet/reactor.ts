@@ -94,7 +94,9 @@ import { installDefaultReactor } from "./common/default_reactor.ts";
  * - A SIGINT or SIGTERM that arrives while the shutdown is already under way
  *   (a second Ctrl-C during a slow shutdown) exits the process at once with
  *   code 128 + the signal number (130 for SIGINT), as a shell reports a
- *   process killed by that signal.
+ *   process killed by that signal; one within 250 ms of the first is taken
+ *   for that one delivered twice (a terminal signals the process group, and
+ *   `deno task` forwards it too) and ignored.
  *
  * A reactor runs once: after `stop()` it cannot be run again
  * (`ReactorNotRestartable`), as in Twisted.
