@@ -29,6 +29,16 @@ function pattern(size: number): Uint8Array {
   return bytes;
 }
 
+/** Connects to `to`, sends `total` pattern bytes and closes. */
+async function sendPattern(to: IPv4Address, total: number): Promise<void> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: to.port });
+  const bytes = pattern(total);
+  for (let at = 0; at < total;) {
+    at += await conn.write(bytes.subarray(at, at + 65536));
+  }
+  conn.close();
+}
+
 /** The index of the first byte of `got` that is not where `pattern` puts it. */
 function firstWrong(got: Uint8Array, from: number): number {
   for (let i = 0; i < got.length; i++) {
@@ -180,15 +190,7 @@ Deno.test("borrowing: a protocol that borrows is read into the same memory again
   const total = 24 * 1024 * 1024;
   for (const mode of [true, false]) {
     borrow = mode;
-    const conn = await Deno.connect({
-      hostname: "127.0.0.1",
-      port: (port.getHost() as IPv4Address).port,
-    });
-    const bytes = pattern(total);
-    for (let at = 0; at < total;) {
-      at += await conn.write(bytes.subarray(at, at + 65536));
-    }
-    conn.close();
+    await sendPattern(port.getHost() as IPv4Address, total);
     const sink = sinks.at(-1) as BorrowingSink | Keeper;
     await withTimeout(sink.lost.promise, 10_000, "the sink's close");
     assertEquals(sink.received, total);
@@ -238,18 +240,11 @@ Deno.test("borrowing: a chunk an async dataReceived still holds is never read in
     quiet(Factory.forProtocol(AsyncBorrower)),
     { interface: "127.0.0.1" },
   );
-  const conn = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: (port.getHost() as IPv4Address).port,
-  });
-  const bytes = pattern(2 * 1024 * 1024);
-  for (let at = 0; at < bytes.length;) {
-    at += await conn.write(bytes.subarray(at, at + 65536));
-  }
-  conn.close();
+  const total = 2 * 1024 * 1024;
+  await sendPattern(port.getHost() as IPv4Address, total);
   await withTimeout(lost.promise, 10_000, "the close");
   await Promise.all(waits);
-  assertEquals(seen, bytes.length);
+  assertEquals(seen, total);
   assert(held.length > 10);
   for (const [i, [chunk, copy]] of held.entries()) {
     assertEquals(chunk, copy, `chunk ${i} was overwritten`);
