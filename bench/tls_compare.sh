@@ -1,10 +1,12 @@
 #!/bin/bash
 # TLS echo: Twist (listenSSL) vs the plainest Deno.listenTls and node:tls
 # echoes (and two Deno echoes that hand each chunk over, as Twist does:
-# deno-fresh, deno-pipe), same client, servers on CPU 0, client on CPU 1,
-# interleaved rounds.
-# Run under the exclusive net lock:
-#   netlock excl bash -c 'bash bench/tls_compare.sh [ROUNDS]; sleep 5'
+# deno-fresh, deno-pipe; and Twist's echo borrowing its chunks:
+# twist-borrow), same client, servers on CPU 0, client on CPU 1, interleaved
+# rounds, then the medians of the per-round ratios to the Deno echo.
+# Run it alone on the machine (never while tests run):
+#   bash bench/tls_compare.sh [ROUNDS]
+# ONLY="twist twist-borrow deno" runs just those servers.
 # Each line: the figure, the CPU the client used in its timed window, and
 # over the client's whole run the server's CPU (% of one core), the
 # hypervisor's steal (% of both CPUs) and the server's page faults. Also written to

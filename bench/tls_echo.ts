@@ -3,12 +3,14 @@
  * the plainest `Deno.listenTls` echo and the plainest `node:tls` echo, driven
  * by the same load client in the same run (`deno-fresh` is the Deno echo
  * reading into a new buffer each time, `deno-pipe` Deno's documented echo,
- * `conn.readable.pipeTo(conn.writable)`: both hand each chunk over, as Twist
- * does). The C harness has no TLS, so the
- * client is this file too.
+ * `conn.readable.pipeTo(conn.writable)`: both hand each chunk over, as
+ * Twist's default does; `twist-borrow` is Twist's echo borrowing its chunks,
+ * `IBorrowingProtocol`). The C harness has no TLS, so the client is this file
+ * too.
  *
  * ```sh
  * taskset -c 0 deno run -A bench/tls_echo.ts server twist 4433 &
+ * taskset -c 0 deno run -A bench/tls_echo.ts server twist-borrow 4438 &
  * taskset -c 0 deno run -A bench/tls_echo.ts server deno 4434 &
  * taskset -c 0 deno run -A bench/tls_echo.ts server node 4435 &
  * taskset -c 0 deno run -A bench/tls_echo.ts server deno-fresh 4436 &

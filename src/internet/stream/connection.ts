@@ -116,7 +116,8 @@ export interface ConnectionOwner {
   callLater?: AcceptedHandshake["callLater"];
 }
 
-type HalfCloseable = IProtocol & {
+/** A protocol with the optional members a connection looks for. */
+type ConnectedProtocol = IProtocol & {
   readConnectionLost?(): void;
   writeConnectionLost?(): void;
   handshakeCompleted?(): void;
@@ -187,7 +188,7 @@ export class Connection implements ITCPTransport {
   /** The `node:net` socket of a connection of that backend, until TLS. */
   #node: NodeConn | undefined;
   // ------------------------------------------------------------------------
-  #protocol: HalfCloseable;
+  #protocol: ConnectedProtocol;
   #owner: ConnectionOwner | undefined;
   #tcpOptions: boolean;
   #state: ConnectionState = "open";
@@ -253,7 +254,7 @@ export class Connection implements ITCPTransport {
     } else {
       this.#conn = conn;
     }
-    this.#protocol = protocol as HalfCloseable;
+    this.#protocol = protocol as ConnectedProtocol;
     this.#owner = owner;
     this.#tcpOptions = options.tcp ?? true;
     this.#tls = options.tls ? "on" : "off";
@@ -815,7 +816,7 @@ export class Connection implements ITCPTransport {
 
   #lost(reason: Failure): void {
     this.#buffer.stopProducer();
-    const p = this.#protocol as HalfCloseable & { connected?: boolean };
+    const p = this.#protocol as ConnectedProtocol & { connected?: boolean };
     if ("connected" in p) p.connected = false;
     try {
       watchResult(

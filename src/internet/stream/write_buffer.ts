@@ -152,6 +152,7 @@ export class WriteBuffer extends FlowControl {
    * once nothing written from it is still waiting (`IBorrowingProtocol`).
    */
   holds(region: Uint8Array): boolean {
+    if (this.#size === 0) return false; // Nothing unsent (the usual case).
     const f = this.#inFlight;
     if (f !== undefined && overlaps(f, region)) return true;
     for (const b of this.#queue) if (overlaps(b, region)) return true;
